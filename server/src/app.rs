@@ -1,0 +1,218 @@
+//! Builds the application: the API router, the static client, and the layers around them.
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::{envelope, not_found, payload_too_large};
+use crate::{AppState, auth};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use shared::api::{ApiError, ErrorCode, paths};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::csrf::{CsrfLayer, ProtectionError};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// The largest API request body we read. Every form of the product fits in a fraction of it.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A server bound to its address, ready to run. Tests build it on port 0 and read the port back.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    #[error("could not seed the demo data: {0}")]
+    Seed(#[from] crate::demo::SeedError),
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("PUBLIC_URL cannot be used as the trusted origin: {0:?}")]
+    Origin(tower_http::csrf::ConfigError),
+}
+
+impl Application {
+    /// Connects to the database (applying migrations), seeds demo data in demo mode, and binds.
+    pub async fn build(config: Config) -> Result<Application, StartError> {
+        let db = Db::connect(&config.database_url).await?;
+        if config.demo && crate::demo::seed(&db).await? {
+            tracing::info!("seeded the demo organization");
+        }
+        let listener = TcpListener::bind(config.bind_addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.bind_addr,
+                source,
+            })?;
+        let state = AppState {
+            db,
+            config: Arc::new(config),
+        };
+        Ok(Application { listener, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The database the application uses (tests read and change rows through it).
+    pub fn db(&self) -> &Db {
+        &self.state.db
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let router = router(self.state)?;
+        let addr = self.listener.local_addr().ok();
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: addr.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
+            source,
+        })
+    }
+}
+
+fn router(state: AppState) -> Result<Router, StartError> {
+    let config = state.config.clone();
+    let api = Router::new()
+        .route(
+            paths::SESSION,
+            post(auth::sign_in).delete(auth::sign_out),
+        )
+        .route(paths::ME, get(auth::me))
+        // Unknown API paths answer in the envelope instead of falling through to the client's index.html.
+        .route("/api", any(api_not_found))
+        .route("/api/{*rest}", any(api_not_found))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(envelope_for_bare_errors))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            config.request_timeout,
+        ))
+        .layer(
+            CsrfLayer::new()
+                .add_trusted_origin(config.public_url.origin())
+                .map_err(StartError::Origin)?
+                .with_rejection_response(|_: ProtectionError| {
+                    envelope(
+                        StatusCode::FORBIDDEN,
+                        &ApiError::new(
+                            ErrorCode::CsrfRejected,
+                            "This request came from another site and was refused. Reload the page and try again.",
+                        ),
+                    )
+                }),
+        )
+        .with_state(state);
+
+    let index = config.static_dir.join("index.html");
+    let client = ServeDir::new(&config.static_dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(ServeFile::new(index));
+
+    let app = api
+        .fallback_service(client)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetSensitiveHeadersLayer::new([
+                    header::AUTHORIZATION,
+                    header::COOKIE,
+                    header::SET_COOKIE,
+                ]))
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+                        let id = request
+                            .headers()
+                            .get(REQUEST_ID)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default();
+                        tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
+                    }),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("same-origin"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    HeaderName::from_static("x-frame-options"),
+                    HeaderValue::from_static("DENY"),
+                )),
+        );
+    Ok(app)
+}
+
+async fn api_not_found() -> Response {
+    envelope(StatusCode::NOT_FOUND, &not_found())
+}
+
+/// Gives every bodiless API error (a timeout, an unknown method, a rejected layer) the envelope, so the
+/// client always decodes one shape.
+async fn envelope_for_bare_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let body = match status {
+        StatusCode::NOT_FOUND => not_found(),
+        StatusCode::PAYLOAD_TOO_LARGE => payload_too_large(),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            "This address does not accept that kind of request.",
+        ),
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::REQUEST_TIMEOUT => ApiError::new(
+            ErrorCode::Timeout,
+            "The server took too long to answer. Nothing may have been saved; check and try again.",
+        ),
+        s if s.is_server_error() => {
+            ApiError::new(ErrorCode::Internal, crate::error::INTERNAL_MESSAGE)
+        }
+        _ => ApiError::new(ErrorCode::BadRequest, "The request could not be handled."),
+    };
+    let mut replaced = envelope(status, &body);
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            replaced.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    replaced.into_response()
+}

@@ -1,0 +1,84 @@
+//! Signing in and out, and who is signed in.
+
+use crate::AppState;
+use crate::accounts;
+use crate::error::{ApiJson, AppError};
+use crate::passwords;
+use crate::rate_limit;
+use crate::sessions::{self, CurrentUser};
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum_extra::extract::CookieJar;
+use shared::api::{Me, SignInRequest};
+use std::net::SocketAddr;
+
+/// The one answer to a wrong email or a wrong password, so neither reveals whether an account exists.
+const WRONG_EMAIL_OR_PASSWORD: &str =
+    "The email or password is not correct. Check both and try again.";
+const DEACTIVATED: &str =
+    "This account is deactivated. Ask your organization's administrator to reactivate it.";
+
+/// `POST /api/session`: checks the password and starts a new session (a new id every time, so a
+/// session id planted before sign-in is worthless after it).
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<SignInRequest>,
+) -> Result<impl IntoResponse, AppError> {
+    let request = body.parse().map_err(AppError::Validation)?;
+    let address = peer.ip().to_string();
+    let limits = &state.config.sign_in_limits;
+    rate_limit::check_sign_in(&state.db, limits, &request.email, &address).await?;
+
+    let candidate = accounts::find_for_sign_in(&state.db, &request.email).await?;
+    let stored_hash = candidate.as_ref().and_then(|c| c.password_hash.clone());
+    let password_ok = passwords::verify(request.password, stored_hash).await;
+    let user = match candidate {
+        Some(candidate) if password_ok => candidate.user,
+        _ => {
+            rate_limit::record_failure(&state.db, limits, &request.email, &address).await?;
+            tracing::info!(address, "sign-in failed");
+            return Err(AppError::InvalidCredentials(WRONG_EMAIL_OR_PASSWORD));
+        }
+    };
+    if !user.active {
+        tracing::info!(user_id = user.id, "sign-in refused: user deactivated");
+        return Err(AppError::InvalidCredentials(DEACTIVATED));
+    }
+
+    rate_limit::clear_account(&state.db, &request.email).await?;
+    if let Some(old) = sessions::token_from(&jar, &state.config) {
+        sessions::end(&state.db, &old).await?;
+    }
+    sessions::prune_expired(&state.db, &state.config).await?;
+    let cookie = sessions::start(&state.db, &state.config, user.id).await?;
+    tracing::info!(user_id = user.id, "signed in");
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        jar.add(cookie),
+        Json(user.me()),
+    ))
+}
+
+/// `DELETE /api/session`: ends this session on the server and clears the cookie. Signing out twice
+/// is not an error.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    jar: CookieJar,
+) -> Result<impl IntoResponse, AppError> {
+    if let Some(token) = sessions::token_from(&jar, &state.config) {
+        sessions::end(&state.db, &token).await?;
+    }
+    Ok((
+        StatusCode::NO_CONTENT,
+        jar.add(sessions::removal_cookie(&state.config)),
+    ))
+}
+
+/// `GET /api/me`: the signed-in user and their organization.
+pub async fn me(CurrentUser(user): CurrentUser) -> impl IntoResponse {
+    ([(header::CACHE_CONTROL, "no-store")], Json::<Me>(user.me()))
+}

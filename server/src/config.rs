@@ -1,0 +1,414 @@
+//! Typed configuration, read once from the environment at start-up.
+//!
+//! Every variable is documented in `.env.example` at the repository root. Reading goes through a lookup
+//! function rather than `std::env` directly, so tests can build a configuration without touching the
+//! process environment.
+
+use crate::crypto::{CredentialKeys, CredentialKeysError};
+use shared::StateCode;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything the server needs to know about its surroundings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the server listens (`BIND_ADDR`).
+    pub bind_addr: SocketAddr,
+    /// The origin users reach, e.g. `https://pos.example.com` (`PUBLIC_URL`). It decides whether the
+    /// session cookie is `Secure`, and is the trusted origin of the CSRF check.
+    pub public_url: PublicUrl,
+    /// The database (`DATABASE_URL`): a `sqlite:` or a `postgres://` URL.
+    pub database_url: String,
+    /// Local state: the default SQLite database and, in demo mode, the generated encryption key (`DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// The built client (`STATIC_DIR`).
+    pub static_dir: PathBuf,
+    /// How to reach METRC in each state.
+    pub metrc: MetrcConfig,
+    /// The keys that encrypt stored METRC user keys (`CREDENTIAL_KEYS`).
+    pub credential_keys: CredentialKeys,
+    /// Seed the demo organization and users (`--demo`).
+    pub demo: bool,
+    pub sessions: SessionConfig,
+    pub sign_in_limits: SignInLimits,
+    /// How long one API request may take before it is answered with a timeout (`REQUEST_TIMEOUT_SECS`).
+    pub request_timeout: Duration,
+    /// Log lines as JSON objects (`LOG_FORMAT=json`) or as readable text (the default).
+    pub log_json: bool,
+}
+
+/// The origin users reach the server at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl {
+    origin: String,
+}
+
+impl PublicUrl {
+    fn parse(raw: &str) -> Result<Self, ConfigError> {
+        let origin = raw.trim().trim_end_matches('/');
+        let rest = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"));
+        match rest {
+            Some(host) if !host.is_empty() && !host.contains('/') => Ok(PublicUrl {
+                origin: origin.to_owned(),
+            }),
+            _ => Err(ConfigError::Invalid {
+                name: "PUBLIC_URL",
+                reason:
+                    "must be an origin such as https://pos.example.com (scheme and host, no path)"
+                        .into(),
+            }),
+        }
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Cookies are `Secure` when users reach us over https.
+    pub fn is_https(&self) -> bool {
+        self.origin.starts_with("https://")
+    }
+}
+
+/// Where each state's METRC lives and which vendor key we use there.
+#[derive(Clone)]
+pub struct MetrcConfig {
+    /// `METRC_URL_TEMPLATE`, with `{state}` standing for the lower-case state code.
+    pub url_template: String,
+    /// `METRC_URL_<ST>`: a whole base URL for one state.
+    pub url_overrides: BTreeMap<StateCode, String>,
+    /// `METRC_VENDOR_KEY`: our software vendor key, used in every state without its own.
+    pub vendor_key: Option<String>,
+    /// `METRC_VENDOR_KEY_<ST>`.
+    pub vendor_key_overrides: BTreeMap<StateCode, String>,
+}
+
+impl MetrcConfig {
+    /// The base URL of a state's METRC, without a trailing slash.
+    pub fn base_url(&self, state: StateCode) -> String {
+        self.url_overrides
+            .get(&state)
+            .cloned()
+            .unwrap_or_else(|| {
+                self.url_template
+                    .replace("{state}", &state.code().to_ascii_lowercase())
+            })
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// Whether a vendor key is configured for a state.
+    pub fn has_vendor_key(&self, state: StateCode) -> bool {
+        self.vendor_key_overrides.contains_key(&state) || self.vendor_key.is_some()
+    }
+}
+
+impl std::fmt::Debug for MetrcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetrcConfig")
+            .field("url_template", &self.url_template)
+            .field("url_overrides", &self.url_overrides)
+            .field(
+                "vendor_key",
+                &self.vendor_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "vendor_key_overrides",
+                &self.vendor_key_overrides.keys().collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct SessionConfig {
+    /// A session ends after this long without a request (`SESSION_IDLE_MINUTES`, default 30).
+    pub idle: Duration,
+    /// A session ends this long after sign-in, however active (`SESSION_ABSOLUTE_HOURS`, default 12).
+    pub absolute: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct SignInLimits {
+    /// Failed sign-ins allowed per account within the window (`SIGN_IN_FAILURES_PER_ACCOUNT`, default 5).
+    pub per_account: u32,
+    /// Failed sign-ins allowed per client address within the window (`SIGN_IN_FAILURES_PER_ADDRESS`, default 20).
+    pub per_address: u32,
+    /// The window (`SIGN_IN_WINDOW_MINUTES`, default 15).
+    pub window: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is not valid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error(
+        "CREDENTIAL_KEYS is not set. It holds the keys that encrypt stored METRC keys, as \
+         `id:base64-of-32-bytes` (generate one with `openssl rand -base64 32`). Only --demo makes one up."
+    )]
+    MissingCredentialKeys,
+    #[error("CREDENTIAL_KEYS is not valid: {0}")]
+    CredentialKeys(#[from] CredentialKeysError),
+    #[error("could not read or write the demo encryption key at {path}: {source}")]
+    DemoKeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The file, inside the data folder, where demo mode keeps the encryption key it generated.
+const DEMO_KEY_FILE: &str = "demo-credential-keys";
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env(demo: bool) -> Result<Config, ConfigError> {
+        Config::from_lookup(demo, |name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, which returns a variable's value if it is set.
+    pub fn from_lookup(
+        demo: bool,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let bind_addr: SocketAddr = parse_or(&get, "BIND_ADDR", "127.0.0.1:3000".parse().ok())?;
+        let public_url = match get("PUBLIC_URL") {
+            Some(raw) => PublicUrl::parse(&raw)?,
+            None => PublicUrl::parse(&format!("http://{bind_addr}"))?,
+        };
+        let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("traceability.db").display()
+            )
+        });
+        let static_dir = PathBuf::from(get("STATIC_DIR").unwrap_or_else(|| "dist".into()));
+
+        let per_state = |prefix: &str| -> BTreeMap<StateCode, String> {
+            StateCode::all()
+                .filter_map(|st| get(&format!("{prefix}_{}", st.code())).map(|v| (st, v)))
+                .collect()
+        };
+        let metrc = MetrcConfig {
+            url_template: get("METRC_URL_TEMPLATE")
+                .unwrap_or_else(|| "https://api-{state}.metrc.com".into()),
+            url_overrides: per_state("METRC_URL"),
+            vendor_key: get("METRC_VENDOR_KEY"),
+            vendor_key_overrides: per_state("METRC_VENDOR_KEY"),
+        };
+        if !metrc.url_template.contains("{state}") {
+            return Err(ConfigError::Invalid {
+                name: "METRC_URL_TEMPLATE",
+                reason: "must contain {state}, e.g. https://api-{state}.metrc.com".into(),
+            });
+        }
+
+        let credential_keys = match get("CREDENTIAL_KEYS") {
+            Some(raw) => CredentialKeys::parse(&raw)?,
+            None if demo => demo_credential_keys(&data_dir)?,
+            None => return Err(ConfigError::MissingCredentialKeys),
+        };
+
+        let minutes = |name, default| -> Result<Duration, ConfigError> {
+            let n: u64 = parse_or(&get, name, Some(default))?;
+            Ok(Duration::from_secs(n * 60))
+        };
+        let sessions = SessionConfig {
+            idle: minutes("SESSION_IDLE_MINUTES", 30)?,
+            absolute: minutes("SESSION_ABSOLUTE_HOURS", 12)? * 60,
+        };
+        let sign_in_limits = SignInLimits {
+            per_account: parse_or(&get, "SIGN_IN_FAILURES_PER_ACCOUNT", Some(5))?,
+            per_address: parse_or(&get, "SIGN_IN_FAILURES_PER_ADDRESS", Some(20))?,
+            window: minutes("SIGN_IN_WINDOW_MINUTES", 15)?,
+        };
+        let request_timeout =
+            Duration::from_secs(parse_or(&get, "REQUEST_TIMEOUT_SECS", Some(30))?);
+        let log_json = match get("LOG_FORMAT").as_deref() {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "LOG_FORMAT",
+                    reason: "must be `text` or `json`".into(),
+                });
+            }
+        };
+
+        Ok(Config {
+            bind_addr,
+            public_url,
+            database_url,
+            data_dir,
+            static_dir,
+            metrc,
+            credential_keys,
+            demo,
+            sessions,
+            sign_in_limits,
+            request_timeout,
+            log_json,
+        })
+    }
+}
+
+/// Parses a variable with `FromStr`, or takes the default when it is unset.
+fn parse_or<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: Option<T>,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match get(name) {
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|e: T::Err| ConfigError::Invalid {
+                name,
+                reason: e.to_string(),
+            }),
+        None => default.ok_or(ConfigError::Invalid {
+            name,
+            reason: "is required".into(),
+        }),
+    }
+}
+
+/// Demo mode keeps one generated key in the data folder, so demo data stays readable across restarts.
+fn demo_credential_keys(data_dir: &std::path::Path) -> Result<CredentialKeys, ConfigError> {
+    let path = data_dir.join(DEMO_KEY_FILE);
+    let io_error = |source| ConfigError::DemoKeyFile {
+        path: path.clone(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(raw) => Ok(CredentialKeys::parse(&raw)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(data_dir).map_err(io_error)?;
+            let generated = CredentialKeys::generate("demo1");
+            write_private(&path, &generated.to_config_string()).map_err(io_error)?;
+            Ok(generated)
+        }
+        Err(e) => Err(io_error(e)),
+    }
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const KEY: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(false, |name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_locally_on_sqlite_under_data() {
+        let c = config(&[("CREDENTIAL_KEYS", KEY)]).expect("valid");
+        assert_eq!(c.bind_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.public_url.origin(), "http://127.0.0.1:3000");
+        assert!(!c.public_url.is_https());
+        assert_eq!(c.database_url, "sqlite://data/traceability.db?mode=rwc");
+        assert_eq!(c.sessions.idle, Duration::from_secs(30 * 60));
+        assert_eq!(c.sessions.absolute, Duration::from_secs(12 * 3600));
+        assert_eq!(c.sign_in_limits.per_account, 5);
+        assert_eq!(c.sign_in_limits.per_address, 20);
+    }
+
+    #[test]
+    fn a_start_without_encryption_keys_is_refused_outside_demo_mode() {
+        let err = config(&[]).expect_err("refused");
+        assert!(matches!(err, ConfigError::MissingCredentialKeys));
+        assert!(err.to_string().contains("CREDENTIAL_KEYS is not set"));
+    }
+
+    #[test]
+    fn metrc_urls_follow_the_template_with_per_state_overrides() {
+        let c = config(&[
+            ("CREDENTIAL_KEYS", KEY),
+            ("METRC_URL_TEMPLATE", "http://127.0.0.1:3001/{state}/"),
+            ("METRC_URL_MA", "https://sandbox-api-ma.metrc.com"),
+            ("METRC_VENDOR_KEY_MA", "vendor-ma"),
+        ])
+        .expect("valid");
+        let co = StateCode::parse("CO").expect("served");
+        let ma = StateCode::parse("MA").expect("served");
+        assert_eq!(c.metrc.base_url(co), "http://127.0.0.1:3001/co");
+        assert_eq!(c.metrc.base_url(ma), "https://sandbox-api-ma.metrc.com");
+        assert!(c.metrc.has_vendor_key(ma));
+        assert!(!c.metrc.has_vendor_key(co));
+        assert!(!format!("{:?}", c.metrc).contains("vendor-ma"));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = config(&[("CREDENTIAL_KEYS", KEY), ("BIND_ADDR", "nowhere")]).expect_err("bad");
+        assert!(err.to_string().starts_with("BIND_ADDR is not valid"));
+        let err = config(&[("CREDENTIAL_KEYS", KEY), ("PUBLIC_URL", "pos.example.com")])
+            .expect_err("bad");
+        assert!(err.to_string().starts_with("PUBLIC_URL is not valid"));
+        let err = config(&[
+            ("CREDENTIAL_KEYS", KEY),
+            ("METRC_URL_TEMPLATE", "https://x"),
+        ])
+        .expect_err("bad");
+        assert!(
+            err.to_string()
+                .starts_with("METRC_URL_TEMPLATE is not valid")
+        );
+    }
+
+    #[test]
+    fn an_https_public_url_makes_cookies_secure() {
+        let c = config(&[
+            ("CREDENTIAL_KEYS", KEY),
+            ("PUBLIC_URL", "https://pos.example.com/"),
+        ])
+        .expect("valid");
+        assert_eq!(c.public_url.origin(), "https://pos.example.com");
+        assert!(c.public_url.is_https());
+    }
+
+    #[test]
+    fn demo_mode_generates_one_key_and_reuses_it() {
+        let dir = std::env::temp_dir().join(format!("tc-config-{}", uuid::Uuid::new_v4()));
+        let dir_str = dir.display().to_string();
+        let vars = |_: &str| None::<String>;
+        let lookup = |name: &str| {
+            (name == "DATA_DIR")
+                .then(|| dir_str.clone())
+                .or_else(|| vars(name))
+        };
+        let first = Config::from_lookup(true, lookup).expect("demo config");
+        let second = Config::from_lookup(true, lookup).expect("demo config again");
+        assert_eq!(
+            first.credential_keys.to_config_string(),
+            second.credential_keys.to_config_string()
+        );
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+}

@@ -1,0 +1,25 @@
+//! The Traceability Credentials server: an axum application over SQLite or PostgreSQL that serves the
+//! API and the built Leptos client. `main.rs` only reads the configuration and runs [`app::Application`].
+
+pub mod accounts;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod licenses;
+pub mod passwords;
+pub mod rate_limit;
+pub mod sessions;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub db: db::Db,
+    pub config: Arc<config::Config>,
+}

@@ -1,0 +1,76 @@
+//! Sign-in attempt limits, counted in the database so that they hold across server processes.
+//!
+//! Failures are counted per account (the email tried, known or not, so the answer reveals nothing) and
+//! per client address over a sliding window. A successful sign-in clears the account's count.
+
+use crate::config::SignInLimits;
+use crate::db::{Db, now_unix};
+use crate::error::AppError;
+use shared::Email;
+
+/// Refuses the attempt when either count is at its limit, saying when to try again.
+pub async fn check_sign_in(
+    db: &Db,
+    limits: &SignInLimits,
+    email: &Email,
+    address: &str,
+) -> Result<(), AppError> {
+    let window = i64::try_from(limits.window.as_secs()).unwrap_or(i64::MAX);
+    let since = now_unix() - window;
+    for (column, value, limit) in [
+        ("email", email.as_str(), limits.per_account),
+        ("address", address, limits.per_address),
+    ] {
+        // The column name comes from the fixed list above, never from input.
+        let sql = format!(
+            "SELECT COUNT(*), MIN(failed_at) FROM sign_in_failures WHERE {column} = $1 AND failed_at > $2"
+        );
+        let (count, oldest): (i64, Option<i64>) = sqlx::query_as(&sql)
+            .bind(value)
+            .bind(since)
+            .fetch_one(&db.pool)
+            .await?;
+        if count >= i64::from(limit) {
+            let wait_secs = oldest.map_or(window, |t| t + window - now_unix()).max(1);
+            let minutes = (wait_secs + 59) / 60;
+            let plural = if minutes == 1 { "" } else { "s" };
+            return Err(AppError::RateLimited(format!(
+                "Too many failed sign-in attempts. Try again in {minutes} minute{plural}, or ask your \
+                 administrator to reset your password."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Counts one failed attempt and forgets those older than the window.
+pub async fn record_failure(
+    db: &Db,
+    limits: &SignInLimits,
+    email: &Email,
+    address: &str,
+) -> Result<(), sqlx::Error> {
+    let now = now_unix();
+    let window = i64::try_from(limits.window.as_secs()).unwrap_or(i64::MAX);
+    let mut tx = db.pool.begin().await?;
+    sqlx::query("INSERT INTO sign_in_failures (email, address, failed_at) VALUES ($1, $2, $3)")
+        .bind(email.as_str())
+        .bind(address)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sign_in_failures WHERE failed_at <= $1")
+        .bind(now - window)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// Forgets an account's failures after it signs in.
+pub async fn clear_account(db: &Db, email: &Email) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sign_in_failures WHERE email = $1")
+        .bind(email.as_str())
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,196 @@
+//! The JSON the client and the server exchange: request bodies, responses and the one error envelope.
+//!
+//! Request bodies carry raw strings, exactly as typed. Each has a `parse` into checked domain types that
+//! collects *every* field error, so the client can mark all bad fields at once and the server answers a
+//! bad body with all of them in one [`ApiError`].
+
+use crate::email::Email;
+use crate::user::Role;
+use serde::{Deserialize, Serialize};
+
+/// The paths of the API, so the client and the server cannot disagree on one.
+pub mod paths {
+    pub const SESSION: &str = "/api/session";
+    pub const ME: &str = "/api/me";
+}
+
+/// Every API error has this shape, whatever went wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    /// A sentence for the user that says what happened and what to do next.
+    pub message: String,
+    /// Per-field problems of a request body, keyed by the field's JSON name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    /// A validation error carrying every field error found.
+    pub fn invalid_fields(fields: Vec<FieldError>) -> Self {
+        ApiError {
+            code: ErrorCode::Validation,
+            message: "Some fields need attention.".to_owned(),
+            fields,
+        }
+    }
+
+    /// The message for one field, if the server rejected it.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|f| f.field == name)
+            .map(|f| f.message.as_str())
+    }
+}
+
+/// What kind of error it is; stable, for programs (the message is for people).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The body is not JSON of the expected shape.
+    BadRequest,
+    /// The body is well-formed but some fields are not acceptable; see `fields`.
+    Validation,
+    /// No session, or it expired.
+    Unauthenticated,
+    /// Sign-in failed: wrong email or password (never says which), or the account is not active.
+    InvalidCredentials,
+    /// Signed in, but not allowed to do this.
+    Forbidden,
+    /// A cross-site request to change something was refused.
+    CsrfRejected,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    /// Too many attempts; try again later.
+    RateLimited,
+    /// The server took too long.
+    Timeout,
+    /// Something failed on our side; details are in the server's log, not here.
+    Internal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: impl ToString) -> Self {
+        FieldError {
+            field: field.to_owned(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// The most a password may be: bounds the hashing work one request can cause.
+pub const MAX_PASSWORD_LEN: usize = 1024;
+
+/// `POST /api/session`: sign in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// A sign-in request whose fields passed the shared rules.
+#[derive(Debug)]
+pub struct SignIn {
+    pub email: Email,
+    pub password: String,
+}
+
+impl SignInRequest {
+    pub fn parse(&self) -> Result<SignIn, Vec<FieldError>> {
+        let email = Email::parse(&self.email).map_err(|e| FieldError::new("email", e));
+        let password = if self.password.is_empty() {
+            Err(FieldError::new("password", "Enter your password."))
+        } else if self.password.chars().count() > MAX_PASSWORD_LEN {
+            Err(FieldError::new(
+                "password",
+                format!("A password has at most {MAX_PASSWORD_LEN} characters."),
+            ))
+        } else {
+            Ok(self.password.clone())
+        };
+        match (email, password) {
+            (Ok(email), Ok(password)) => Ok(SignIn { email, password }),
+            (email, password) => Err([email.err(), password.err()]
+                .into_iter()
+                .flatten()
+                .collect()),
+        }
+    }
+}
+
+/// `GET /api/me` (and the answer to a successful sign-in): who is signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub user: UserView,
+    pub organization: OrganizationView,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub initials: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationView {
+    pub id: i64,
+    pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sign_in_with_two_bad_fields_reports_both() {
+        let errors = SignInRequest {
+            email: "nope".into(),
+            password: String::new(),
+        }
+        .parse()
+        .expect_err("both fields are bad");
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["email", "password"]);
+    }
+
+    #[test]
+    fn a_good_sign_in_keeps_the_password_exactly() {
+        let ok = SignInRequest {
+            email: " Staff@Demo.test".into(),
+            password: " spaced password ".into(),
+        }
+        .parse()
+        .expect("valid");
+        assert_eq!(ok.email.as_str(), "staff@demo.test");
+        assert_eq!(ok.password, " spaced password ");
+    }
+
+    #[test]
+    fn the_envelope_leaves_out_empty_fields_and_reads_back() {
+        let e = ApiError::new(ErrorCode::NotFound, "No such page.");
+        let json = serde_json::to_string(&e).expect("serialises");
+        assert_eq!(json, r#"{"code":"not_found","message":"No such page."}"#);
+        assert_eq!(serde_json::from_str::<ApiError>(&json).ok(), Some(e));
+    }
+}
