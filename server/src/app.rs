@@ -110,6 +110,7 @@ fn router(state: AppState) -> Result<Router, StartError> {
         .route(paths::ME, get(auth::me))
         // Unknown API paths answer in the envelope instead of falling through to the client's index.html.
         .route("/api", any(api_not_found))
+        .route("/api/", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(envelope_for_bare_errors))

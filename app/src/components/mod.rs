@@ -1,0 +1,4 @@
+//! Reusable pieces of the page, named after what the user sees.
+
+pub mod shell;
+pub mod toasts;

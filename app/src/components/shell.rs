@@ -1,0 +1,140 @@
+//! The signed-in frame: a top bar with the organization's name and the green avatar menu, around the
+//! page. Visitors who are not signed in are sent to the sign-in page, and back here afterwards.
+
+use crate::components::toasts::use_toasts;
+use crate::nav;
+use crate::session::{Session, use_session};
+use leptos::ev;
+use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::components::Outlet;
+use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::location::Url;
+
+#[component]
+pub fn Shell() -> impl IntoView {
+    let session = use_session();
+    let location = use_location();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if session.get() == Session::SignedOut {
+            let here = format!(
+                "{}{}",
+                location.pathname.get_untracked(),
+                location.search.get_untracked()
+            );
+            let target = format!("{}?next={}", nav::SIGN_IN, Url::escape(&here));
+            navigate(
+                &target,
+                NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                },
+            );
+        }
+    });
+    view! {
+        {move || match session.get() {
+            Session::SignedIn(me) => view! {
+                <header class="top-bar">
+                    <span class="brand">"Traceability Credentials"</span>
+                    <span class="organization">{me.organization.name.clone()}</span>
+                    <AvatarMenu initials=me.user.initials.clone() name=me.user.display_name.clone()/>
+                </header>
+                <main class="page">
+                    <Outlet/>
+                </main>
+            }
+            .into_any(),
+            _ => view! { <p class="loading" aria-live="polite">"Loading…"</p> }.into_any(),
+        }}
+    }
+}
+
+/// The green avatar with the user's initials, opening the account menu.
+#[component]
+fn AvatarMenu(initials: String, name: String) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let first_item = NodeRef::<leptos::html::A>::new();
+    let menu = NodeRef::<leptos::html::Div>::new();
+    let session = use_session();
+    let toasts = use_toasts();
+    let navigate = use_navigate();
+
+    // Escape or a click anywhere outside closes the menu.
+    let on_key = window_event_listener(ev::keydown, move |e| {
+        if e.key() == "Escape" {
+            open.set(false);
+        }
+    });
+    let on_click = window_event_listener(ev::click, move |e| {
+        let inside = menu
+            .get_untracked()
+            .zip(e.target())
+            .is_some_and(|(menu, target)| {
+                use leptos::wasm_bindgen::JsCast;
+                target
+                    .dyn_ref::<web_sys::Node>()
+                    .is_some_and(|node| menu.contains(Some(node)))
+            });
+        if !inside {
+            open.set(false);
+        }
+    });
+    on_cleanup(move || {
+        on_key.remove();
+        on_click.remove();
+    });
+    Effect::new(move |_| {
+        if open.get()
+            && let Some(item) = first_item.get()
+        {
+            let _ = item.focus();
+        }
+    });
+
+    let sign_out = move |_| {
+        open.set(false);
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match crate::api::sign_out().await {
+                Ok(()) => {
+                    session.set(Session::SignedOut);
+                    navigate(
+                        nav::SIGN_IN,
+                        NavigateOptions {
+                            replace: true,
+                            ..Default::default()
+                        },
+                    );
+                }
+                Err(e) => toasts.error(e.message),
+            }
+        });
+    };
+
+    view! {
+        <div class="avatar-menu" node_ref=menu>
+            <button
+                type="button"
+                class="avatar"
+                aria-label=format!("Account menu for {name}")
+                aria-haspopup="menu"
+                aria-expanded=move || open.get().to_string()
+                on:click=move |_| open.update(|o| *o = !*o)
+            >
+                {initials}
+            </button>
+            <Show when=move || open.get()>
+                <div class="menu" role="menu" aria-label="Account">
+                    <a href=nav::HOME role="menuitem" class="menu-item" node_ref=first_item on:click=move |_| open.set(false)>
+                        "Manage account"
+                    </a>
+                    <button type="button" role="menuitem" class="menu-item" on:click=sign_out.clone()>
+                        "Sign out"
+                    </button>
+                </div>
+            </Show>
+        </div>
+    }
+}

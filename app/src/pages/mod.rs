@@ -1,0 +1,5 @@
+//! One module per page.
+
+pub mod account;
+pub mod not_found;
+pub mod sign_in;

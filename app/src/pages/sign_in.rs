@@ -1,0 +1,113 @@
+//! The sign-in page: "Email", "Password", "Sign in".
+
+use crate::components::toasts::use_toasts;
+use crate::nav;
+use crate::session::{Session, use_session};
+use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use shared::api::{FieldError, SignInRequest};
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let session = use_session();
+    let toasts = use_toasts();
+    let navigate = use_navigate();
+    let query = use_query_map();
+    let next = move || nav::safe_next(query.read().get("next").as_deref()).to_owned();
+
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let errors = RwSignal::new(Vec::<FieldError>::new());
+    let busy = RwSignal::new(false);
+
+    // Someone already signed in goes straight on.
+    Effect::new({
+        let navigate = navigate.clone();
+        move |_| {
+            if matches!(session.get(), Session::SignedIn(_)) {
+                navigate(
+                    &next(),
+                    NavigateOptions {
+                        replace: true,
+                        ..Default::default()
+                    },
+                );
+            }
+        }
+    });
+
+    let field_error = move |name: &'static str| {
+        move || {
+            errors
+                .read()
+                .iter()
+                .find(|e| e.field == name)
+                .map(|e| e.message.clone())
+        }
+    };
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let request = SignInRequest {
+            email: email.get_untracked(),
+            password: password.get_untracked(),
+        };
+        // The shared rules first: a bad field is marked at once, without a round trip.
+        if let Err(found) = request.parse() {
+            errors.set(found);
+            return;
+        }
+        errors.set(Vec::new());
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match crate::api::sign_in(&request).await {
+                Ok(me) => session.set(Session::SignedIn(me)),
+                Err(e) => {
+                    errors.set(e.fields.clone());
+                    toasts.error(e.message);
+                }
+            }
+            busy.set(false);
+        });
+    };
+
+    view! {
+        <main class="sign-in">
+            <form class="card" on:submit=submit novalidate>
+                <h1>"Sign in"</h1>
+                <p class="muted">"Traceability Credentials"</p>
+                <label for="email">"Email"</label>
+                <input
+                    id="email"
+                    name="email"
+                    type="email"
+                    autocomplete="username"
+                    required
+                    bind:value=email
+                    aria-invalid=move || field_error("email")().is_some().to_string()
+                    aria-describedby="email-error"
+                />
+                <p id="email-error" class="field-error">{field_error("email")}</p>
+                <label for="password">"Password"</label>
+                <input
+                    id="password"
+                    name="password"
+                    type="password"
+                    autocomplete="current-password"
+                    required
+                    bind:value=password
+                    aria-invalid=move || field_error("password")().is_some().to_string()
+                    aria-describedby="password-error"
+                />
+                <p id="password-error" class="field-error">{field_error("password")}</p>
+                <button type="submit" class="primary" disabled=move || busy.get() aria-busy=move || busy.get().to_string()>
+                    {move || if busy.get() { "Signing in…" } else { "Sign in" }}
+                </button>
+            </form>
+        </main>
+    }
+}

@@ -1,0 +1,54 @@
+import { defineConfig } from "@playwright/test";
+import { resolve } from "node:path";
+
+// The browser suite runs against the real server (debug build, demo mode) on its own port and data
+// folder, never the run command's 3000 or ./data. scripts/test builds the server and dist/ first and
+// empties the data folder. Chromium is Debian's: Playwright's own browser download is not reachable here.
+const port = Number(process.env.E2E_PORT ?? 3100);
+const root = resolve(__dirname, "..");
+const serverBin = process.env.SERVER_BIN ?? resolve(root, "target/debug/server");
+const dataDir = process.env.E2E_DATA_DIR ?? resolve(__dirname, ".data");
+
+export default defineConfig({
+  testDir: "./tests",
+  fullyParallel: false,
+  workers: 1,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  reporter: [["list"]],
+  timeout: 30_000,
+  expect: { timeout: 7_000 },
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    trace: "retain-on-failure",
+    screenshot: "only-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+      ],
+    },
+  },
+  webServer: {
+    command: `"${serverBin}" --demo`,
+    url: `http://127.0.0.1:${port}/api/me`,
+    // Any answer (a 401 here) means the server is up.
+    ignoreHTTPSErrors: true,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "ignore",
+    stderr: "pipe",
+    env: {
+      BIND_ADDR: `127.0.0.1:${port}`,
+      DATA_DIR: dataDir,
+      STATIC_DIR: resolve(root, "dist"),
+      RUST_LOG: "warn",
+    },
+  },
+});

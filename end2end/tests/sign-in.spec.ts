@@ -1,0 +1,82 @@
+import { test, expect, signIn } from "./fixtures";
+
+test("a staff member signs in, opens Traceability Credentials from the avatar menu, and signs out", async ({ page }) => {
+  await page.goto("/");
+  // Signed-out visitors land on the sign-in page.
+  await expect(page).toHaveURL(/\/sign-in/);
+  await signIn(page, "staff@demo.test");
+
+  const avatar = page.getByRole("button", { name: "Account menu for Sam Staff" });
+  await expect(avatar).toHaveText("SS");
+  await expect(avatar).toHaveCSS("background-color", "rgb(31, 138, 76)");
+
+  await avatar.click();
+  const menu = page.getByRole("menu", { name: "Account" });
+  await expect(menu.getByRole("menuitem")).toHaveText(["Manage account", "Sign out"]);
+  await menu.getByRole("menuitem", { name: "Manage account" }).click();
+
+  const sideMenu = page.getByRole("navigation", { name: "Manage account" });
+  await sideMenu.getByRole("link", { name: "Traceability Credentials" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Traceability Credentials" })).toBeVisible();
+  await expect(page.getByText("You have no traceability credentials yet.")).toBeVisible();
+
+  await avatar.click();
+  await page.getByRole("menuitem", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/sign-in/);
+  await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
+
+  // The session ended on the server: the account pages send us back to sign-in.
+  await page.goto("/account/traceability-credentials");
+  await expect(page).toHaveURL(/\/sign-in\?next=/);
+});
+
+test("a wrong password shows a notification at the bottom of the screen", async ({ page }) => {
+  await page.goto("/sign-in");
+  await signIn(page, "staff@demo.test", "not-the-password");
+
+  const alert = page.getByRole("alert");
+  await expect(alert).toHaveText(/The email or password is not correct/);
+  const box = await alert.boundingBox();
+  const viewport = page.viewportSize();
+  expect(box && viewport && box.y + box.height > viewport.height * 0.75).toBeTruthy();
+  // Still on the sign-in page, with what was typed kept.
+  await expect(page.getByLabel("Email")).toHaveValue("staff@demo.test");
+  await expect(page).toHaveURL(/\/sign-in/);
+});
+
+test("an invalid email is marked at once, without asking the server", async ({ page }) => {
+  let posted = false;
+  page.on("request", (r) => {
+    if (r.url().endsWith("/api/session") && r.method() === "POST") posted = true;
+  });
+  await page.goto("/sign-in");
+  await signIn(page, "not-an-email", "x");
+  await expect(page.getByLabel("Email")).toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByText("Enter an email address like name@example.com.")).toBeVisible();
+  expect(posted).toBe(false);
+});
+
+test("a signed-out visitor is sent to sign in and then back where they were going", async ({ page }) => {
+  await page.goto("/account/traceability-credentials");
+  await expect(page).toHaveURL(/\/sign-in\?next=%2Faccount%2Ftraceability-credentials/);
+  await signIn(page, "admin@demo.test");
+  await expect(page).toHaveURL(/\/account\/traceability-credentials$/);
+  await expect(page.getByRole("button", { name: "Account menu for Avery Admin" })).toHaveText("AA");
+});
+
+test("the avatar menu closes with Escape and with a click outside", async ({ page }) => {
+  await page.goto("/sign-in");
+  await signIn(page, "staff@demo.test");
+  const avatar = page.getByRole("button", { name: "Account menu for Sam Staff" });
+  await avatar.click();
+  await expect(page.getByRole("menu")).toBeVisible();
+  await expect(page.getByRole("menuitem", { name: "Manage account" })).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(page.getByRole("menu")).toBeHidden();
+  await expect(avatar).toHaveAttribute("aria-expanded", "false");
+
+  await avatar.click();
+  await expect(page.getByRole("menu")).toBeVisible();
+  await page.getByRole("heading", { name: "Traceability Credentials" }).click();
+  await expect(page.getByRole("menu")).toBeHidden();
+});
