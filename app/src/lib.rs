@@ -12,7 +12,7 @@ pub mod session;
 use components::shell::Shell;
 use components::toasts::{Toasts, provide_toasts};
 use leptos::prelude::*;
-use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::components::{FlatRoutes, Redirect, Route, Router};
 use leptos_router::path;
 use pages::account::{ManageAccount, TraceabilityCredentials};
 use pages::not_found::NotFound;
@@ -25,16 +25,22 @@ pub fn App() -> impl IntoView {
     session::provide_session();
     view! {
         <Router>
-            <Routes fallback=|| view! { <NotFound/> }>
+            // Flat routes, each page composing its own frame: lighter in the WebAssembly than nested routes.
+            <FlatRoutes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/sign-in") view=SignInPage/>
-                <ParentRoute path=path!("") view=Shell>
-                    <Route path=path!("") view=|| view! { <Redirect path=nav::HOME/> }/>
-                    <ParentRoute path=path!("/account") view=ManageAccount>
-                        <Route path=path!("") view=|| view! { <Redirect path=nav::HOME/> }/>
-                        <Route path=path!("/traceability-credentials") view=TraceabilityCredentials/>
-                    </ParentRoute>
-                </ParentRoute>
-            </Routes>
+                <Route path=path!("/") view=|| view! { <Redirect path=nav::HOME/> }/>
+                <Route path=path!("/account") view=|| view! { <Redirect path=nav::HOME/> }/>
+                <Route
+                    path=path!("/account/traceability-credentials")
+                    view=|| view! {
+                        <Shell>
+                            <ManageAccount>
+                                <TraceabilityCredentials/>
+                            </ManageAccount>
+                        </Shell>
+                    }
+                />
+            </FlatRoutes>
         </Router>
         <Toasts/>
     }

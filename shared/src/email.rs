@@ -6,7 +6,9 @@ use std::fmt;
 /// The longest address SMTP allows.
 pub const MAX_EMAIL_LEN: usize = 254;
 
-/// An email address, trimmed and lower-cased so that one person cannot have two accounts by case.
+/// An email address, trimmed and with ASCII letters lower-cased, so that one person cannot have two
+/// accounts by case. (Only ASCII is folded: domains are ASCII, and full Unicode case tables would add
+/// kilobytes to the browser's download for no real address.)
 ///
 /// The check is deliberately modest (one `@`, a non-empty local part, a dotted domain, no spaces or
 /// control characters): the real proof of an address is a message that reaches it.
@@ -44,7 +46,7 @@ impl Email {
         if !well_formed {
             return Err(EmailError::Malformed);
         }
-        Ok(Email(email.to_lowercase()))
+        Ok(Email(email.to_ascii_lowercase()))
     }
 
     pub fn as_str(&self) -> &str {

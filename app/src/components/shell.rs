@@ -7,12 +7,11 @@ use crate::session::{Session, use_session};
 use leptos::ev;
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
-use leptos_router::components::Outlet;
 use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::location::Url;
 
 #[component]
-pub fn Shell() -> impl IntoView {
+pub fn Shell(children: ChildrenFn) -> impl IntoView {
     let session = use_session();
     let location = use_location();
     let navigate = use_navigate();
@@ -41,9 +40,7 @@ pub fn Shell() -> impl IntoView {
                     <span class="organization">{me.organization.name.clone()}</span>
                     <AvatarMenu initials=me.user.initials.clone() name=me.user.display_name.clone()/>
                 </header>
-                <main class="page">
-                    <Outlet/>
-                </main>
+                <main class="page">{children()}</main>
             }
             .into_any(),
             _ => view! { <p class="loading" aria-live="polite">"Loading…"</p> }.into_any(),

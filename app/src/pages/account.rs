@@ -1,11 +1,11 @@
 //! "Manage account": a left side menu and the section it opens.
 
 use leptos::prelude::*;
-use leptos_router::components::{A, Outlet};
+use leptos_router::components::A;
 
 /// The Manage account layout: the left side menu beside the chosen section.
 #[component]
-pub fn ManageAccount() -> impl IntoView {
+pub fn ManageAccount(children: Children) -> impl IntoView {
     view! {
         <div class="manage-account">
             <nav class="side-menu" aria-label="Manage account">
@@ -14,9 +14,7 @@ pub fn ManageAccount() -> impl IntoView {
                     <li><A href="/account/traceability-credentials">"Traceability Credentials"</A></li>
                 </ul>
             </nav>
-            <section class="account-section">
-                <Outlet/>
-            </section>
+            <section class="account-section">{children()}</section>
         </div>
     }
 }
