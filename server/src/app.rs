@@ -113,7 +113,6 @@ fn router(state: AppState) -> Result<Router, StartError> {
         .route("/api/", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(envelope_for_bare_errors))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             config.request_timeout,
@@ -132,6 +131,8 @@ fn router(state: AppState) -> Result<Router, StartError> {
                     )
                 }),
         )
+        // Outermost, so that it also sees the bare answers of the layers above (a timeout, a 405).
+        .layer(middleware::from_fn(envelope_for_bare_errors))
         .with_state(state);
 
     let index = config.static_dir.join("index.html");

@@ -156,3 +156,17 @@ on_both_databases! {
         assert_eq!(response.headers()["x-frame-options"], "DENY");
     }
 }
+
+/// A request past `REQUEST_TIMEOUT_SECS` gets the envelope, not a bare status. (A limit of zero makes
+/// sign-in, which hashes on another thread, time out at once.)
+#[tokio::test]
+async fn a_request_that_takes_too_long_gets_the_timeout_envelope() {
+    let app = crate::harness::TestApp::spawn_with(
+        server::db::Backend::Sqlite,
+        &[("REQUEST_TIMEOUT_SECS", "0")],
+    )
+    .await;
+    let response = app.sign_in("sam@test.example", "whatever").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(envelope(response).await.code, ErrorCode::Timeout);
+}

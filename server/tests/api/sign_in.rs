@@ -209,3 +209,24 @@ fn second_process_config(app: &TestApp) -> server::config::Config {
     })
     .expect("config")
 }
+
+/// Behind TLS the cookie is `Secure` and `__Host-` prefixed, so no subdomain can plant or read it.
+#[tokio::test]
+async fn over_https_the_session_cookie_is_secure_and_host_only() {
+    let app = TestApp::spawn_with(
+        server::db::Backend::Sqlite,
+        &[("PUBLIC_URL", "https://pos.example.com")],
+    )
+    .await;
+    app.add_user("sam@test.example", "Sam Staff", Role::Staff)
+        .await;
+    let response = app.sign_in("sam@test.example", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers()["set-cookie"].to_str().expect("ascii");
+    assert!(cookie.starts_with("__Host-tc_session="), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Domain"), "{cookie}");
+}
