@@ -1,7 +1,6 @@
 //! Email addresses, the sign-in name of every user.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// The longest address SMTP allows.
 pub const MAX_EMAIL_LEN: usize = 254;
@@ -54,30 +53,7 @@ impl Email {
     }
 }
 
-impl fmt::Debug for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Email({})", self.0)
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for Email {
-    type Error = EmailError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Email::parse(&value)
-    }
-}
-
-impl From<Email> for String {
-    fn from(value: Email) -> Self {
-        value.0
-    }
-}
+string_newtype!(Email, EmailError);
 
 #[cfg(test)]
 mod tests {

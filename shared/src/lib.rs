@@ -6,6 +6,37 @@
 //! Request bodies (in [`api`]) carry raw strings and are turned into these types with every field error
 //! collected at once, so a form can mark all of its bad fields after one round trip.
 
+/// The impls every checked string type shares: `Debug` and `Display` show the value, serde goes
+/// through `parse` (`TryFrom<String>`) so a bad value cannot be deserialized, and `String::from` unwraps it.
+macro_rules! string_newtype {
+    ($name:ident, $error:ty) => {
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.0)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = $error;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                $name::parse(&value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+    };
+}
+
 pub mod api;
 pub mod email;
 pub mod license;

@@ -5,7 +5,6 @@
 //! `SF-SBX-CO-3-8002`, `402R-00101`, `MR281001`.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// The longest license number we accept. Real ones are under 20 characters.
 pub const MAX_LICENSE_NUMBER_LEN: usize = 64;
@@ -52,30 +51,7 @@ impl LicenseNumber {
     }
 }
 
-impl fmt::Debug for LicenseNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "LicenseNumber({})", self.0)
-    }
-}
-
-impl fmt::Display for LicenseNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for LicenseNumber {
-    type Error = LicenseNumberError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        LicenseNumber::parse(&value)
-    }
-}
-
-impl From<LicenseNumber> for String {
-    fn from(value: LicenseNumber) -> Self {
-        value.0
-    }
-}
+string_newtype!(LicenseNumber, LicenseNumberError);
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,5 @@
 //! Reusable pieces of the page, named after what the user sees.
 
+pub mod field;
 pub mod shell;
 pub mod toasts;

@@ -1,5 +1,6 @@
 //! The sign-in page: "Email", "Password", "Sign in".
 
+use crate::components::field::{TextField, error_for};
 use crate::components::toasts::use_toasts;
 use crate::nav;
 use crate::session::{Session, use_session};
@@ -37,16 +38,6 @@ pub fn SignInPage() -> impl IntoView {
         }
     });
 
-    let field_error = move |name: &'static str| {
-        move || {
-            errors
-                .read()
-                .iter()
-                .find(|e| e.field == name)
-                .map(|e| e.message.clone())
-        }
-    };
-
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if busy.get_untracked() {
@@ -80,30 +71,22 @@ pub fn SignInPage() -> impl IntoView {
             <form class="card" on:submit=submit novalidate>
                 <h1>"Sign in"</h1>
                 <p class="muted">"Traceability Credentials"</p>
-                <label for="email">"Email"</label>
-                <input
+                <TextField
                     id="email"
-                    name="email"
-                    type="email"
+                    label="Email"
+                    input_type="email"
                     autocomplete="username"
-                    required
-                    bind:value=email
-                    aria-invalid=move || field_error("email")().is_some().to_string()
-                    aria-describedby="email-error"
+                    value=email
+                    error=error_for(errors, "email")
                 />
-                <p id="email-error" class="field-error">{field_error("email")}</p>
-                <label for="password">"Password"</label>
-                <input
+                <TextField
                     id="password"
-                    name="password"
-                    type="password"
+                    label="Password"
+                    input_type="password"
                     autocomplete="current-password"
-                    required
-                    bind:value=password
-                    aria-invalid=move || field_error("password")().is_some().to_string()
-                    aria-describedby="password-error"
+                    value=password
+                    error=error_for(errors, "password")
                 />
-                <p id="password-error" class="field-error">{field_error("password")}</p>
                 <button type="submit" class="primary" disabled=move || busy.get() aria-busy=move || busy.get().to_string()>
                     {move || if busy.get() { "Signing in…" } else { "Sign in" }}
                 </button>
