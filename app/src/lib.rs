@@ -7,41 +7,44 @@ pub mod api;
 pub mod components;
 pub mod nav;
 pub mod pages;
+pub mod router;
 pub mod session;
 
 use components::shell::Shell;
 use components::toasts::{Toasts, provide_toasts};
 use leptos::prelude::*;
-use leptos_router::components::{FlatRoutes, Redirect, Route, Router};
-use leptos_router::path;
 use pages::account::{ManageAccount, TraceabilityCredentials};
 use pages::not_found::NotFound;
 use pages::sign_in::SignInPage;
 
-/// The whole application: session and notifications provided once, then the routes.
+/// The whole application: router, session and notifications provided once, then the page for the
+/// current address.
 #[component]
 pub fn App() -> impl IntoView {
+    router::provide_router();
     provide_toasts();
     session::provide_session();
+    let router = router::use_router();
+    // `/` and `/account` have no page of their own.
+    Effect::new(move |_| {
+        if matches!(router.path().as_str(), "/" | "/account" | "/account/") {
+            router.navigate(nav::HOME, true);
+        }
+    });
     view! {
-        <Router>
-            // Flat routes, each page composing its own frame: lighter in the WebAssembly than nested routes.
-            <FlatRoutes fallback=|| view! { <NotFound/> }>
-                <Route path=path!("/sign-in") view=SignInPage/>
-                <Route path=path!("/") view=|| view! { <Redirect path=nav::HOME/> }/>
-                <Route path=path!("/account") view=|| view! { <Redirect path=nav::HOME/> }/>
-                <Route
-                    path=path!("/account/traceability-credentials")
-                    view=|| view! {
-                        <Shell>
-                            <ManageAccount>
-                                <TraceabilityCredentials/>
-                            </ManageAccount>
-                        </Shell>
-                    }
-                />
-            </FlatRoutes>
-        </Router>
+        {move || match router.path().as_str() {
+            nav::SIGN_IN => view! { <SignInPage/> }.into_any(),
+            nav::HOME => view! {
+                <Shell>
+                    <ManageAccount>
+                        <TraceabilityCredentials/>
+                    </ManageAccount>
+                </Shell>
+            }
+            .into_any(),
+            "/" | "/account" | "/account/" => ().into_any(),
+            _ => view! { <NotFound/> }.into_any(),
+        }}
         <Toasts/>
     }
 }

@@ -22,9 +22,87 @@ pub fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
+/// The sign-in address that returns to `here` afterwards.
+pub fn sign_in_returning_to(here: &str) -> String {
+    format!("{SIGN_IN}?next={}", encode_component(here))
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986), as `encodeURIComponent` does.
+pub fn encode_component(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The decoded value of one parameter of a query string (`?a=1&next=%2Fx`); `+` is a space.
+/// A malformed escape is kept as written; bytes that do not decode to UTF-8 are replaced.
+pub fn query_param(search: &str, name: &str) -> Option<String> {
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+        .find(|(key, _)| decode_component(key) == name)
+        .map(|(_, value)| decode_component(value))
+}
+
+fn decode_component(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(hi), Some(lo)) => {
+                    out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_return_address_survives_the_round_trip() {
+        let here = "/account/traceability-credentials?tab=a b&x=ü";
+        let url = sign_in_returning_to(here);
+        assert_eq!(
+            url,
+            "/sign-in?next=%2Faccount%2Ftraceability-credentials%3Ftab%3Da%20b%26x%3D%C3%BC"
+        );
+        let search = url.trim_start_matches(SIGN_IN);
+        assert_eq!(query_param(search, "next").as_deref(), Some(here));
+    }
+
+    #[test]
+    fn query_parameters_are_found_and_decoded() {
+        assert_eq!(
+            query_param("?a=1&next=%2Fx+y", "next").as_deref(),
+            Some("/x y")
+        );
+        assert_eq!(query_param("?flag&a=1", "flag").as_deref(), Some(""));
+        assert_eq!(query_param("", "next"), None);
+        assert_eq!(query_param("?next=%zz%2", "next").as_deref(), Some("%zz%2"));
+        assert_eq!(
+            query_param("?next=%FF", "next").as_deref(),
+            Some("\u{FFFD}")
+        );
+    }
 
     #[test]
     fn a_path_on_this_site_is_kept() {

@@ -80,3 +80,24 @@ test("the avatar menu closes with Escape and with a click outside", async ({ pag
   await page.getByRole("heading", { name: "Traceability Credentials" }).click();
   await expect(page.getByRole("menu")).toBeHidden();
 });
+
+test("links and the back button move between pages without reloading the application", async ({ page }) => {
+  await page.goto("/sign-in");
+  await signIn(page, "staff@demo.test");
+  await expect(page.getByRole("heading", { level: 1, name: "Traceability Credentials" })).toBeVisible();
+
+  await page.goto("/no-such-page");
+  await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  // A marker on the window survives only if no page load happens.
+  await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+  await page.getByRole("link", { name: "Go to your traceability credentials" }).click();
+  await expect(page).toHaveURL(/\/account\/traceability-credentials$/);
+  await expect(page.getByRole("heading", { level: 1, name: "Traceability Credentials" })).toBeVisible();
+  expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+
+  await page.goBack();
+  await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  await page.goForward();
+  await expect(page.getByRole("heading", { level: 1, name: "Traceability Credentials" })).toBeVisible();
+  expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+});

@@ -3,33 +3,18 @@
 
 use crate::components::toasts::use_toasts;
 use crate::nav;
+use crate::router::use_router;
 use crate::session::{Session, use_session};
 use leptos::ev;
 use leptos::prelude::*;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::location::Url;
 
 #[component]
 pub fn Shell(children: ChildrenFn) -> impl IntoView {
     let session = use_session();
-    let location = use_location();
-    let navigate = use_navigate();
+    let router = use_router();
     Effect::new(move |_| {
         if session.get() == Session::SignedOut {
-            let here = format!(
-                "{}{}",
-                location.pathname.get_untracked(),
-                location.search.get_untracked()
-            );
-            let target = format!("{}?next={}", nav::SIGN_IN, Url::escape(&here));
-            navigate(
-                &target,
-                NavigateOptions {
-                    replace: true,
-                    ..Default::default()
-                },
-            );
+            router.navigate(&nav::sign_in_returning_to(&router.here()), true);
         }
     });
     view! {
@@ -56,7 +41,7 @@ fn AvatarMenu(initials: String, name: String) -> impl IntoView {
     let menu = NodeRef::<leptos::html::Div>::new();
     let session = use_session();
     let toasts = use_toasts();
-    let navigate = use_navigate();
+    let router = use_router();
 
     // Escape or a click anywhere outside closes the menu.
     let on_key = window_event_listener(ev::keydown, move |e| {
@@ -92,18 +77,11 @@ fn AvatarMenu(initials: String, name: String) -> impl IntoView {
 
     let sign_out = move |_| {
         open.set(false);
-        let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             match crate::api::sign_out().await {
                 Ok(()) => {
                     session.set(Session::SignedOut);
-                    navigate(
-                        nav::SIGN_IN,
-                        NavigateOptions {
-                            replace: true,
-                            ..Default::default()
-                        },
-                    );
+                    router.navigate(nav::SIGN_IN, true);
                 }
                 Err(e) => toasts.error(e.message),
             }
@@ -127,7 +105,7 @@ fn AvatarMenu(initials: String, name: String) -> impl IntoView {
                     <a href=nav::HOME role="menuitem" class="menu-item" node_ref=first_item on:click=move |_| open.set(false)>
                         "Manage account"
                     </a>
-                    <button type="button" role="menuitem" class="menu-item" on:click=sign_out.clone()>
+                    <button type="button" role="menuitem" class="menu-item" on:click=sign_out>
                         "Sign out"
                     </button>
                 </div>

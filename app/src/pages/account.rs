@@ -1,7 +1,7 @@
 //! "Manage account": a left side menu and the section it opens.
 
+use crate::nav;
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 /// The Manage account layout: the left side menu beside the chosen section.
 #[component]
@@ -11,7 +11,7 @@ pub fn ManageAccount(children: Children) -> impl IntoView {
             <nav class="side-menu" aria-label="Manage account">
                 <h2 class="side-menu-title">"Manage account"</h2>
                 <ul>
-                    <li><A href="/account/traceability-credentials">"Traceability Credentials"</A></li>
+                    <li><a href=nav::HOME aria-current="page">"Traceability Credentials"</a></li>
                 </ul>
             </nav>
             <section class="account-section">{children()}</section>

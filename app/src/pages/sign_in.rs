@@ -3,19 +3,17 @@
 use crate::components::field::{TextField, error_for};
 use crate::components::toasts::use_toasts;
 use crate::nav;
+use crate::router::use_router;
 use crate::session::{Session, use_session};
 use leptos::prelude::*;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_navigate, use_query_map};
 use shared::api::{FieldError, SignInRequest};
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let session = use_session();
     let toasts = use_toasts();
-    let navigate = use_navigate();
-    let query = use_query_map();
-    let next = move || nav::safe_next(query.read().get("next").as_deref()).to_owned();
+    let router = use_router();
+    let next = move || nav::safe_next(router.query("next").as_deref()).to_owned();
 
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
@@ -23,18 +21,10 @@ pub fn SignInPage() -> impl IntoView {
     let busy = RwSignal::new(false);
 
     // Someone already signed in goes straight on.
-    Effect::new({
-        let navigate = navigate.clone();
-        move |_| {
-            if matches!(session.get(), Session::SignedIn(_)) {
-                navigate(
-                    &next(),
-                    NavigateOptions {
-                        replace: true,
-                        ..Default::default()
-                    },
-                );
-            }
+    Effect::new(move |_| {
+        if matches!(session.get(), Session::SignedIn(_)) {
+            // Untracked: navigating changes the query this reads.
+            router.navigate(&untrack(next), true);
         }
     });
 
