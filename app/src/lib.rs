@@ -12,6 +12,7 @@ pub mod session;
 
 use components::shell::Shell;
 use components::toasts::{Toasts, provide_toasts};
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use pages::account::{ManageAccount, TraceabilityCredentials};
 use pages::not_found::NotFound;
@@ -25,25 +26,17 @@ pub fn App() -> impl IntoView {
     provide_toasts();
     session::provide_session();
     let router = router::use_router();
-    // `/` and `/account` have no page of their own.
-    Effect::new(move |_| {
-        if matches!(router.path().as_str(), "/" | "/account" | "/account/") {
-            router.navigate(nav::HOME, true);
-        }
-    });
     view! {
         {move || match router.path().as_str() {
-            nav::SIGN_IN => view! { <SignInPage/> }.into_any(),
-            nav::HOME => view! {
+            nav::SIGN_IN => EitherOf3::A(view! { <SignInPage/> }),
+            nav::HOME => EitherOf3::B(view! {
                 <Shell>
                     <ManageAccount>
                         <TraceabilityCredentials/>
                     </ManageAccount>
                 </Shell>
-            }
-            .into_any(),
-            "/" | "/account" | "/account/" => ().into_any(),
-            _ => view! { <NotFound/> }.into_any(),
+            }),
+            _ => EitherOf3::C(view! { <NotFound/> }),
         }}
         <Toasts/>
     }

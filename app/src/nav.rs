@@ -4,6 +4,11 @@
 pub const HOME: &str = "/account/traceability-credentials";
 pub const SIGN_IN: &str = "/sign-in";
 
+/// The page an address without one of its own stands for: `/` and `/account` open the credentials.
+pub fn page_for_alias(path: &str) -> Option<&'static str> {
+    matches!(path, "/" | "/account" | "/account/").then_some(HOME)
+}
+
 /// The page to return to after signing in. Only a path on this site is accepted (it starts with one
 /// `/`, not `//` or `/\`, which browsers read as another host), so a crafted sign-in link cannot send
 /// the user elsewhere. Anything else, and the sign-in page itself, lands on [`HOME`].
@@ -29,15 +34,21 @@ pub fn sign_in_returning_to(here: &str) -> String {
 
 /// Percent-encodes everything but unreserved characters (RFC 3986), as `encodeURIComponent` does.
 pub fn encode_component(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
+                out.push(char::from(b));
             }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+            _ => {
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0x0f)]));
+            }
+        }
+    }
+    out
 }
 
 /// The decoded value of one parameter of a query string (`?a=1&next=%2Fx`); `+` is a space.
@@ -102,6 +113,15 @@ mod tests {
             query_param("?next=%FF", "next").as_deref(),
             Some("\u{FFFD}")
         );
+    }
+
+    #[test]
+    fn the_root_and_the_account_address_open_the_credentials() {
+        assert_eq!(page_for_alias("/"), Some(HOME));
+        assert_eq!(page_for_alias("/account"), Some(HOME));
+        assert_eq!(page_for_alias("/account/"), Some(HOME));
+        assert_eq!(page_for_alias(HOME), None);
+        assert_eq!(page_for_alias("/accounts"), None);
     }
 
     #[test]

@@ -57,9 +57,21 @@ impl Router {
 
     /// Reads the address from the browser. Only a part that changed notifies, so an effect that
     /// navigates to where it already is does not run again.
+    /// An address without a page of its own (`/`, `/account`) is replaced by the page it stands for.
     fn sync(&self) {
         let location = window().location();
-        set_if_changed(self.path, location.pathname().unwrap_or_default());
+        let path = location.pathname().unwrap_or_default();
+        if let Some(page) = crate::nav::page_for_alias(&path) {
+            let replaced = window().history().and_then(|h| {
+                h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(page))
+            });
+            if replaced.is_ok() {
+                set_if_changed(self.path, page.to_owned());
+                set_if_changed(self.search, String::new());
+                return;
+            }
+        }
+        set_if_changed(self.path, path);
         set_if_changed(self.search, location.search().unwrap_or_default());
     }
 }

@@ -42,6 +42,10 @@ test("a wrong password shows a notification at the bottom of the screen", async 
   // Still on the sign-in page, with what was typed kept.
   await expect(page.getByLabel("Email")).toHaveValue("staff@demo.test");
   await expect(page).toHaveURL(/\/sign-in/);
+
+  // The notification can be dismissed at once.
+  await alert.getByRole("button", { name: "Dismiss notification" }).click();
+  await expect(page.getByRole("alert")).toHaveCount(0);
 });
 
 test("an invalid email is marked at once, without asking the server", async ({ page }) => {

@@ -5,6 +5,7 @@ use crate::components::toasts::use_toasts;
 use crate::nav;
 use crate::router::use_router;
 use crate::session::{Session, use_session};
+use leptos::either::Either;
 use leptos::ev;
 use leptos::prelude::*;
 
@@ -19,16 +20,15 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
     });
     view! {
         {move || match session.get() {
-            Session::SignedIn(me) => view! {
+            Session::SignedIn(me) => Either::Left(view! {
                 <header class="top-bar">
                     <span class="brand">"Traceability Credentials"</span>
                     <span class="organization">{me.organization.name.clone()}</span>
                     <AvatarMenu initials=me.user.initials.clone() name=me.user.display_name.clone()/>
                 </header>
                 <main class="page">{children()}</main>
-            }
-            .into_any(),
-            _ => view! { <p class="loading" aria-live="polite">"Loading…"</p> }.into_any(),
+            }),
+            _ => Either::Right(view! { <p class="loading" aria-live="polite">"Loading…"</p> }),
         }}
     }
 }
@@ -100,7 +100,7 @@ fn AvatarMenu(initials: String, name: String) -> impl IntoView {
             >
                 {initials}
             </button>
-            <Show when=move || open.get()>
+            {move || open.get().then(|| view! {
                 <div class="menu" role="menu" aria-label="Account">
                     <a href=nav::HOME role="menuitem" class="menu-item" node_ref=first_item on:click=move |_| open.set(false)>
                         "Manage account"
@@ -109,7 +109,7 @@ fn AvatarMenu(initials: String, name: String) -> impl IntoView {
                         "Sign out"
                     </button>
                 </div>
-            </Show>
+            })}
         </div>
     }
 }

@@ -22,10 +22,11 @@ pub struct Toast {
     pub message: String,
 }
 
-/// The queue of notifications, the first one showing; `Copy`, so any component can hold it.
+/// The notification showing and those waiting; `Copy`, so any component can hold it.
 #[derive(Debug, Clone, Copy)]
 pub struct ToastQueue {
-    toasts: RwSignal<VecDeque<Toast>>,
+    showing: RwSignal<Option<Toast>>,
+    waiting: StoredValue<VecDeque<Toast>>,
     next_id: StoredValue<u64>,
 }
 
@@ -43,39 +44,51 @@ impl ToastQueue {
     }
 
     fn push(&self, kind: ToastKind, message: String) {
-        // The same message already waiting or showing is not queued again.
-        if self.toasts.read_untracked().iter().any(|t| t.message == message) {
+        // The same message already showing or waiting is not queued again.
+        let duplicate = self
+            .showing
+            .read_untracked()
+            .iter()
+            .chain(self.waiting.read_value().iter())
+            .any(|t| t.message == message);
+        if duplicate {
             return;
         }
         let id = self.next_id.get_value();
         self.next_id.set_value(id + 1);
-        let was_empty = self.toasts.read_untracked().is_empty();
-        self.toasts
-            .update(|queue| queue.push_back(Toast { id, kind, message }));
-        if was_empty {
-            self.expire_front();
+        let toast = Toast { id, kind, message };
+        if self.showing.read_untracked().is_none() {
+            self.show(toast);
+        } else {
+            self.waiting.update_value(|w| w.push_back(toast));
         }
     }
 
-    /// Removes a notification; the next one, if any, shows and starts its own time.
+    /// Removes a notification; when it was showing, the next one waiting shows.
     pub fn dismiss(&self, id: u64) {
-        let was_front = self.toasts.read_untracked().front().is_some_and(|t| t.id == id);
-        self.toasts.update(|queue| queue.retain(|t| t.id != id));
-        if was_front {
-            self.expire_front();
+        if self
+            .showing
+            .read_untracked()
+            .as_ref()
+            .is_some_and(|t| t.id == id)
+        {
+            match self.waiting.try_update_value(VecDeque::pop_front).flatten() {
+                Some(next) => self.show(next),
+                None => self.showing.set(None),
+            }
+        } else {
+            self.waiting.update_value(|w| w.retain(|t| t.id != id));
         }
     }
 
-    /// Schedules the end of the notification now showing. A timer whose notification was already
-    /// dismissed finds nothing to remove.
-    fn expire_front(&self) {
-        let Some((id, kind)) = self.toasts.read_untracked().front().map(|t| (t.id, t.kind)) else {
-            return;
+    /// Shows a notification and schedules its end. A timer whose notification was already dismissed
+    /// finds nothing to remove.
+    fn show(&self, toast: Toast) {
+        let (id, stay) = match toast.kind {
+            ToastKind::Success => (toast.id, SUCCESS_FOR),
+            ToastKind::Error => (toast.id, ERROR_FOR),
         };
-        let stay = match kind {
-            ToastKind::Success => SUCCESS_FOR,
-            ToastKind::Error => ERROR_FOR,
-        };
+        self.showing.set(Some(toast));
         let queue = *self;
         set_timeout(move || queue.dismiss(id), stay);
     }
@@ -83,7 +96,8 @@ impl ToastQueue {
 
 pub fn provide_toasts() {
     provide_context(ToastQueue {
-        toasts: RwSignal::new(VecDeque::new()),
+        showing: RwSignal::new(None),
+        waiting: StoredValue::new(VecDeque::new()),
         next_id: StoredValue::new(0),
     });
 }
@@ -96,10 +110,9 @@ pub fn use_toasts() -> ToastQueue {
 #[component]
 pub fn Toasts() -> impl IntoView {
     let queue = use_toasts();
-    let showing = Memo::new(move |_| queue.toasts.read().front().cloned());
     view! {
         <div class="toasts">
-            {move || showing.get().map(|toast| {
+            {move || queue.showing.get().map(|toast| {
                 let error = toast.kind == ToastKind::Error;
                 view! {
                     <div class="toast" class:toast-error=error role=if error { "alert" } else { "status" }>
