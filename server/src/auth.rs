@@ -8,7 +8,7 @@ use crate::rate_limit;
 use crate::sessions::{self, CurrentUser};
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum_extra::extract::CookieJar;
 use shared::api::{Me, SignInRequest};
@@ -25,11 +25,12 @@ const DEACTIVATED: &str =
 pub async fn sign_in(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     jar: CookieJar,
     ApiJson(body): ApiJson<SignInRequest>,
 ) -> Result<impl IntoResponse, AppError> {
     let request = body.parse().map_err(AppError::Validation)?;
-    let address = peer.ip().to_string();
+    let address = client_address(&state.config, &headers, peer);
     let limits = &state.config.sign_in_limits;
     rate_limit::check_sign_in(&state.db, limits, &request.email, &address).await?;
 
@@ -61,6 +62,20 @@ pub async fn sign_in(
         jar.add(cookie),
         Json(user.me()),
     ))
+}
+
+/// The client's address for the sign-in limits: from `CLIENT_IP_HEADER` when configured (the proxy
+/// sets it), otherwise the connection's peer. A header that is missing or not an IP address falls back
+/// to the peer, so a client cannot dodge the limit by sending garbage.
+fn client_address(config: &crate::config::Config, headers: &HeaderMap, peer: SocketAddr) -> String {
+    config
+        .client_ip_header
+        .as_ref()
+        .and_then(|name| headers.get(name))
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<std::net::IpAddr>().ok())
+        .unwrap_or_else(|| peer.ip())
+        .to_string()
 }
 
 /// `DELETE /api/session`: ends this session on the server and clears the cookie. Signing out twice

@@ -35,6 +35,10 @@ pub struct Config {
     pub sign_in_limits: SignInLimits,
     /// How long one API request may take before it is answered with a timeout (`REQUEST_TIMEOUT_SECS`).
     pub request_timeout: Duration,
+    /// The header a reverse proxy puts the client's address in (`CLIENT_IP_HEADER`, e.g. `X-Real-IP`).
+    /// Unset, the peer address counts; behind a proxy that would be the proxy's, and one address's
+    /// sign-in limit would then lock out everyone.
+    pub client_ip_header: Option<axum::http::HeaderName>,
     /// Log lines as JSON objects (`LOG_FORMAT=json`) or as readable text (the default).
     pub log_json: bool,
 }
@@ -230,6 +234,14 @@ impl Config {
         };
         let request_timeout =
             Duration::from_secs(parse_or(&get, "REQUEST_TIMEOUT_SECS", Some(30))?);
+        let client_ip_header = get("CLIENT_IP_HEADER")
+            .map(|name| {
+                axum::http::HeaderName::try_from(name.trim()).map_err(|_| ConfigError::Invalid {
+                    name: "CLIENT_IP_HEADER",
+                    reason: "must be a header name, e.g. X-Real-IP".into(),
+                })
+            })
+            .transpose()?;
         let log_json = match get("LOG_FORMAT").as_deref() {
             None | Some("text") => false,
             Some("json") => true,
@@ -253,6 +265,7 @@ impl Config {
             sessions,
             sign_in_limits,
             request_timeout,
+            client_ip_header,
             log_json,
         })
     }

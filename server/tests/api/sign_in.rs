@@ -230,3 +230,36 @@ async fn over_https_the_session_cookie_is_secure_and_host_only() {
     );
     assert!(!cookie.contains("Domain"), "{cookie}");
 }
+
+/// Behind a proxy, each client's own address counts: one address at its limit locks out no one else.
+#[tokio::test]
+async fn behind_a_proxy_the_limit_applies_to_the_clients_address_not_the_proxys() {
+    let app = TestApp::spawn_with(
+        server::db::Backend::Sqlite,
+        &[("CLIENT_IP_HEADER", "X-Real-IP")],
+    )
+    .await;
+    app.add_user("sam@test.example", "Sam Staff", Role::Staff)
+        .await;
+    let attempt = |ip: &'static str, email: String, password: &'static str| {
+        app.client
+            .post(app.url("/api/session"))
+            .header("x-real-ip", ip)
+            .json(&serde_json::json!({ "email": email, "password": password }))
+            .send()
+    };
+    for i in 0..20 {
+        let r = attempt("203.0.113.7", format!("guess{i}@test.example"), "guess")
+            .await
+            .expect("request");
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let blocked = attempt("203.0.113.7", "sam@test.example".into(), PASSWORD)
+        .await
+        .expect("request");
+    assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let other = attempt("198.51.100.9", "sam@test.example".into(), PASSWORD)
+        .await
+        .expect("request");
+    assert_eq!(other.status(), StatusCode::OK);
+}
