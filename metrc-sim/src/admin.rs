@@ -1,0 +1,117 @@
+//! The simulator's admin API under `/_sim/`: what tests and demos change at run time. It exists only
+//! in the simulator, never in our server.
+//!
+//! - `POST /_sim/states/{state}/vendor-keys` `{"key"}`
+//! - `POST /_sim/states/{state}/facilities` `{"license_number", "name", "license_type"}`
+//! - `POST /_sim/states/{state}/user-keys` `{"key", "facilities": [license numbers]}`
+//! - `GET  /_sim/states/{state}/user-keys/{key}` → `{"facilities", "revoked"}`
+//! - `PUT  /_sim/states/{state}/user-keys/{key}/facilities` `[license numbers]`
+//! - `POST /_sim/states/{state}/user-keys/{key}/revoke`
+//! - `POST /_sim/states/{state}/user-keys/{key}/rotate` → `{"key": new key}`
+
+use crate::Simulator;
+use crate::world::Facility;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+pub fn router() -> Router<Simulator> {
+    Router::new()
+        .route("/states/{state}/vendor-keys", post(add_vendor_key))
+        .route("/states/{state}/facilities", post(add_facility))
+        .route("/states/{state}/user-keys", post(add_user_key))
+        .route("/states/{state}/user-keys/{key}", get(user_key))
+        .route(
+            "/states/{state}/user-keys/{key}/facilities",
+            put(set_facilities),
+        )
+        .route("/states/{state}/user-keys/{key}/revoke", post(revoke))
+        .route("/states/{state}/user-keys/{key}/rotate", post(rotate))
+}
+
+#[derive(Debug, Deserialize)]
+struct KeyBody {
+    key: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct UserKeyBody {
+    key: String,
+    facilities: Vec<String>,
+}
+
+async fn add_vendor_key(
+    State(sim): State<Simulator>,
+    Path(state): Path<String>,
+    Json(body): Json<KeyBody>,
+) -> StatusCode {
+    sim.add_vendor_key(&state, &body.key);
+    StatusCode::NO_CONTENT
+}
+
+async fn add_facility(
+    State(sim): State<Simulator>,
+    Path(state): Path<String>,
+    Json(body): Json<Facility>,
+) -> StatusCode {
+    sim.add_facility(&state, body);
+    StatusCode::NO_CONTENT
+}
+
+async fn add_user_key(
+    State(sim): State<Simulator>,
+    Path(state): Path<String>,
+    Json(body): Json<UserKeyBody>,
+) -> StatusCode {
+    let facilities: Vec<&str> = body.facilities.iter().map(String::as_str).collect();
+    sim.add_user_key(&state, &body.key, &facilities);
+    StatusCode::NO_CONTENT
+}
+
+async fn user_key(
+    State(sim): State<Simulator>,
+    Path((state, key)): Path<(String, String)>,
+) -> Response {
+    match sim.user_key(&state, &key) {
+        Some(found) => Json(found).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn set_facilities(
+    State(sim): State<Simulator>,
+    Path((state, key)): Path<(String, String)>,
+    Json(facilities): Json<Vec<String>>,
+) -> StatusCode {
+    let facilities: Vec<&str> = facilities.iter().map(String::as_str).collect();
+    done_if_found(sim.set_user_key_facilities(&state, &key, &facilities))
+}
+
+async fn revoke(
+    State(sim): State<Simulator>,
+    Path((state, key)): Path<(String, String)>,
+) -> StatusCode {
+    done_if_found(sim.revoke_user_key(&state, &key))
+}
+
+/// 204 when the key was there to change, 404 when it was not.
+fn done_if_found(found: bool) -> StatusCode {
+    if found {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    }
+}
+
+async fn rotate(
+    State(sim): State<Simulator>,
+    Path((state, key)): Path<(String, String)>,
+) -> Response {
+    match sim.rotate_user_key(&state, &key) {
+        Some(new_key) => Json(serde_json::json!({ "key": new_key })).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}

@@ -1,0 +1,109 @@
+//! What the simulator knows: per state, the vendor keys, the user keys and the facilities each reaches.
+//!
+//! Written from METRC's documentation (docs/metrc.md in the shared reference), not from our client, so
+//! that the two cannot agree on a mistake.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One METRC instance (one state).
+#[derive(Debug, Clone, Default)]
+pub struct StateWorld {
+    pub vendor_keys: BTreeSet<String>,
+    /// User keys, live and revoked.
+    pub user_keys: BTreeMap<String, UserKey>,
+    /// Facilities by license number.
+    pub facilities: BTreeMap<String, Facility>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserKey {
+    /// License numbers of the facilities this key's METRC user can reach.
+    pub facilities: BTreeSet<String>,
+    pub revoked: bool,
+}
+
+/// A facility (license) as METRC describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facility {
+    pub license_number: String,
+    pub name: String,
+    pub license_type: String,
+}
+
+/// Why a request is refused with 401. (The body stays empty, as METRC's does.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    MissingOrMalformed,
+    UnknownVendorKey,
+    UnknownUserKey,
+    RevokedUserKey,
+}
+
+impl StateWorld {
+    /// The facilities a vendor key and user key pair reaches, or why the pair is refused.
+    pub fn authenticate(&self, vendor: &str, user: &str) -> Result<&UserKey, AuthFailure> {
+        if !self.vendor_keys.contains(vendor) {
+            return Err(AuthFailure::UnknownVendorKey);
+        }
+        match self.user_keys.get(user) {
+            None => Err(AuthFailure::UnknownUserKey),
+            Some(key) if key.revoked => Err(AuthFailure::RevokedUserKey),
+            Some(key) => Ok(key),
+        }
+    }
+
+    /// The `GET /facilities/v2/` body for a key: METRC's 2026 element shape.
+    pub fn facilities_json(&self, key: &UserKey) -> serde_json::Value {
+        let list: Vec<serde_json::Value> = key
+            .facilities
+            .iter()
+            .filter_map(|number| self.facilities.get(number))
+            .enumerate()
+            .map(|(i, f)| facility_json(i + 1, f))
+            .collect();
+        serde_json::Value::Array(list)
+    }
+}
+
+/// One element of `GET /facilities/v2/`, with the fields METRC's 2026 documentation lists.
+fn facility_json(id: usize, f: &Facility) -> serde_json::Value {
+    serde_json::json!({
+        "FacilityId": id,
+        "HireDate": "0001-01-01",
+        "IsOwner": false,
+        "IsManager": true,
+        "IsFinancialContact": false,
+        "Email": null,
+        "Occupations": [],
+        "Name": f.name,
+        "Alias": f.name,
+        "DisplayName": f.name,
+        "CredentialedDate": "2024-01-15",
+        "SupportActivationDate": null,
+        "SupportExpirationDate": null,
+        "FacilityType": {
+            "IsMedical": false,
+            "IsRetail": true,
+            "IsHemp": false,
+            "CanSellToConsumers": true,
+            "CanSellToPatients": false,
+            "CanSellToCaregivers": false,
+            "CanSellToExternalPatients": false,
+            "CanTransferFromExternalFacilities": false,
+            "CanGrowPlants": false,
+            "CanCreateOpeningBalancePackages": false,
+            "CanReportHarvestSchedules": false,
+            "CanReportPatientCheckIns": false
+        },
+        "License": {
+            "Number": f.license_number,
+            "EmployeeLicenseNumber": f.license_number,
+            "StartDate": "2024-01-15",
+            "EndDate": "2027-01-14",
+            "LicenseType": f.license_type
+        },
+        "AllowTransferOfOnHoldPackages": null,
+        "AllowTransferOfOnRecallPackages": null
+    })
+}

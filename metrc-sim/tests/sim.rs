@@ -1,0 +1,242 @@
+//! The simulator against its HTTP surface, as a METRC client sees it.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use metrc_sim::Simulator;
+use metrc_sim::demo::{
+    CO_BOTH, CO_COLFAX_ONLY, CO_MANAGER, CO_REVOKED, COLFAX, MA_NEWBURY, NEWBURY, PEARL, VENDOR_KEY,
+};
+use reqwest::StatusCode;
+
+async fn demo() -> (Simulator, String) {
+    let sim = Simulator::new();
+    metrc_sim::demo::seed(&sim);
+    let addr = sim
+        .spawn("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("listens");
+    (sim, format!("http://{addr}"))
+}
+
+fn basic(vendor: &str, user: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{vendor}:{user}")))
+}
+
+async fn facilities(base: &str, state: &str, auth: Option<String>) -> reqwest::Response {
+    let mut request = reqwest::Client::new().get(format!("{base}/{state}/facilities/v2/"));
+    if let Some(auth) = auth {
+        request = request.header("authorization", auth);
+    }
+    request.send().await.expect("request")
+}
+
+/// The license numbers of a facilities answer.
+async fn numbers(response: reqwest::Response) -> Vec<String> {
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.expect("json");
+    body.as_array()
+        .expect("a plain array, not paged")
+        .iter()
+        .map(|f| f["License"]["Number"].as_str().expect("number").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_valid_key_gets_its_facilities_in_metrcs_2026_shape() {
+    let (_sim, base) = demo().await;
+    let response = facilities(&base, "co", Some(basic(VENDOR_KEY, CO_BOTH))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.expect("json");
+    let first = &body[0];
+    for field in [
+        "FacilityId",
+        "HireDate",
+        "IsOwner",
+        "IsManager",
+        "Email",
+        "Occupations",
+        "Name",
+        "Alias",
+        "DisplayName",
+        "CredentialedDate",
+        "FacilityType",
+        "License",
+        "AllowTransferOfOnHoldPackages",
+    ] {
+        assert!(first.get(field).is_some(), "missing {field}");
+    }
+    assert_eq!(first["HireDate"], "0001-01-01");
+    assert_eq!(first["License"]["LicenseType"], "Retail Marijuana Store");
+    assert_eq!(first["Name"], "Denver – Colfax Ave");
+}
+
+#[tokio::test]
+async fn each_demo_key_reaches_exactly_its_licenses() {
+    let (_sim, base) = demo().await;
+    for (state, key, expected) in [
+        ("co", CO_BOTH, vec![COLFAX, PEARL]),
+        ("co", CO_COLFAX_ONLY, vec![COLFAX]),
+        ("co", CO_MANAGER, vec![COLFAX, PEARL]),
+        ("ma", MA_NEWBURY, vec![NEWBURY]),
+    ] {
+        let got = numbers(facilities(&base, state, Some(basic(VENDOR_KEY, key))).await).await;
+        assert_eq!(got, expected, "{key}");
+    }
+}
+
+#[tokio::test]
+async fn v1_and_a_path_without_the_trailing_slash_answer_too() {
+    let (_sim, base) = demo().await;
+    for path in ["facilities/v1/", "facilities/v2", "facilities/v1"] {
+        let response = reqwest::Client::new()
+            .get(format!("{base}/co/{path}"))
+            .header("authorization", basic(VENDOR_KEY, CO_BOTH))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+}
+
+/// Every authentication failure is a 401 with an empty body, as METRC answers.
+#[tokio::test]
+async fn bad_authentication_is_401_with_an_empty_body() {
+    let (_sim, base) = demo().await;
+    let cases = [
+        ("no header", None),
+        ("not basic", Some("Bearer abc".to_owned())),
+        ("not base64", Some("Basic !!!".to_owned())),
+        (
+            "no colon",
+            Some(format!("Basic {}", STANDARD.encode("justone"))),
+        ),
+        ("unknown vendor key", Some(basic("someone-else", CO_BOTH))),
+        ("unknown user key", Some(basic(VENDOR_KEY, "not-a-key"))),
+        ("revoked user key", Some(basic(VENDOR_KEY, CO_REVOKED))),
+        (
+            "a key from another state",
+            Some(basic(VENDOR_KEY, MA_NEWBURY)),
+        ),
+    ];
+    for (case, auth) in cases {
+        let response = facilities(&base, "co", auth).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{case}");
+        assert_eq!(response.text().await.expect("body"), "", "{case}");
+    }
+}
+
+#[tokio::test]
+async fn a_state_without_metrc_here_is_not_found() {
+    let (_sim, base) = demo().await;
+    let response = facilities(&base, "ny", Some(basic(VENDOR_KEY, CO_BOTH))).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+/// Keys can be added, changed, revoked and rotated at run time through the admin API.
+#[tokio::test]
+async fn the_admin_api_adds_changes_revokes_and_rotates_keys() {
+    let (_sim, base) = demo().await;
+    let client = reqwest::Client::new();
+    let admin = |path: &str| format!("{base}/_sim/states/co/{path}");
+
+    let added = client
+        .post(admin("user-keys"))
+        .json(&serde_json::json!({"key": "fresh-key", "facilities": [PEARL]}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(added.status(), StatusCode::NO_CONTENT);
+    let auth = || Some(basic(VENDOR_KEY, "fresh-key"));
+    assert_eq!(
+        numbers(facilities(&base, "co", auth()).await).await,
+        [PEARL]
+    );
+
+    let changed = client
+        .put(admin("user-keys/fresh-key/facilities"))
+        .json(&serde_json::json!([COLFAX, PEARL]))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        numbers(facilities(&base, "co", auth()).await).await,
+        [COLFAX, PEARL]
+    );
+
+    let rotated: serde_json::Value = client
+        .post(admin("user-keys/fresh-key/rotate"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let new_key = rotated["key"].as_str().expect("new key").to_owned();
+    assert_eq!(new_key.len(), 48);
+    assert_eq!(
+        facilities(&base, "co", auth()).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the old key dies at once"
+    );
+    let with_new = facilities(&base, "co", Some(basic(VENDOR_KEY, &new_key))).await;
+    assert_eq!(numbers(with_new).await, [COLFAX, PEARL]);
+
+    let revoked = client
+        .post(admin(&format!("user-keys/{new_key}/revoke")))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    let after = facilities(&base, "co", Some(basic(VENDOR_KEY, &new_key))).await;
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+
+    let unknown = client
+        .post(admin("user-keys/nobody/revoke"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_new_state_can_be_set_up_through_the_admin_api() {
+    let (_sim, base) = demo().await;
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: serde_json::Value| {
+        client
+            .post(format!("{base}/_sim/states/ny/{path}"))
+            .json(&body)
+            .send()
+    };
+    post("vendor-keys", serde_json::json!({"key": "vendor-ny"}))
+        .await
+        .expect("vendor");
+    post(
+        "facilities",
+        serde_json::json!({"license_number": "OCM-AUCC-24-000001", "name": "Albany", "license_type": "Adult-Use Retail Dispensary"}),
+    )
+    .await
+    .expect("facility");
+    post(
+        "user-keys",
+        serde_json::json!({"key": "ny-key", "facilities": ["OCM-AUCC-24-000001"]}),
+    )
+    .await
+    .expect("key");
+    let got = facilities(&base, "ny", Some(basic("vendor-ny", "ny-key"))).await;
+    assert_eq!(numbers(got).await, ["OCM-AUCC-24-000001"]);
+    // The demo vendor key is not known in the new state.
+    let demo_vendor = facilities(&base, "ny", Some(basic(VENDOR_KEY, "ny-key"))).await;
+    assert_eq!(demo_vendor.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn library_calls_change_the_same_world_as_the_admin_api() {
+    let (sim, base) = demo().await;
+    assert!(sim.revoke_user_key("co", CO_BOTH));
+    let response = facilities(&base, "co", Some(basic(VENDOR_KEY, CO_BOTH))).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let stored = sim.user_key("co", CO_BOTH).expect("still known");
+    assert!(stored.revoked);
+}
