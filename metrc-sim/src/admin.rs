@@ -8,8 +8,11 @@
 //! - `PUT  /_sim/states/{state}/user-keys/{key}/facilities` `[license numbers]`
 //! - `POST /_sim/states/{state}/user-keys/{key}/revoke`
 //! - `POST /_sim/states/{state}/user-keys/{key}/rotate` → `{"key": new key}`
+//! - `POST /_sim/faults` `{"state", "user_key"?, "kind", "times"?, …}` (see [`crate::faults::Fault`]);
+//!   `DELETE /_sim/faults` clears them all
 
 use crate::Simulator;
+use crate::faults::Fault;
 use crate::world::Facility;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -30,6 +33,7 @@ pub fn router() -> Router<Simulator> {
         )
         .route("/states/{state}/user-keys/{key}/revoke", post(revoke))
         .route("/states/{state}/user-keys/{key}/rotate", post(rotate))
+        .route("/faults", post(add_fault).delete(clear_faults))
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,4 +118,14 @@ async fn rotate(
         Some(new_key) => Json(serde_json::json!({ "key": new_key })).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+async fn add_fault(State(sim): State<Simulator>, Json(fault): Json<Fault>) -> StatusCode {
+    sim.add_fault(fault);
+    StatusCode::NO_CONTENT
+}
+
+async fn clear_faults(State(sim): State<Simulator>) -> StatusCode {
+    sim.clear_faults();
+    StatusCode::NO_CONTENT
 }

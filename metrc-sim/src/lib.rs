@@ -5,10 +5,13 @@
 //!
 //! What it does so far: Basic authentication (vendor key : user key) and `GET /facilities/v2/` (and
 //! `/v1/`) with METRC's 2026 facility shape; 401 with an empty body for missing or malformed
-//! authentication, an unknown vendor key, and an unknown or revoked user key; per-state key stores.
+//! authentication, an unknown vendor key, and an unknown or revoked user key; per-state key stores;
+//! fault injection per state or key (latency, 500, 503 without a body, a dropped connection, malformed
+//! JSON, 429 with or without `Retry-After`).
 
 pub mod admin;
 pub mod demo;
+pub mod faults;
 pub mod world;
 
 use axum::Router;
@@ -18,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use faults::{Effect, Fault, FaultKind};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,6 +31,7 @@ use world::{AuthFailure, Facility, StateWorld, UserKey};
 #[derive(Debug, Clone, Default)]
 pub struct Simulator {
     states: Arc<Mutex<BTreeMap<String, StateWorld>>>,
+    faults: Arc<Mutex<Vec<Fault>>>,
 }
 
 impl Simulator {
@@ -108,6 +113,31 @@ impl Simulator {
         })
     }
 
+    /// Sets a fault; faults are checked in the order they were set.
+    pub fn add_fault(&self, fault: Fault) {
+        self.faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// The first fault matching a request, counting it against its `times`.
+    fn take_fault(&self, state: &str, user_key: Option<&str>) -> Option<FaultKind> {
+        let mut faults = self.faults.lock().unwrap_or_else(|e| e.into_inner());
+        let fault = faults.iter_mut().find(|f| f.matches(state, user_key))?;
+        if let Some(times) = fault.times.as_mut() {
+            *times -= 1;
+        }
+        Some(fault.kind)
+    }
+
     pub fn user_key(&self, state: &str, key: &str) -> Option<UserKey> {
         self.with_state(state, |w| w.user_keys.get(key).cloned())
     }
@@ -164,17 +194,33 @@ fn unauthorized(why: AuthFailure) -> Response {
     StatusCode::UNAUTHORIZED.into_response()
 }
 
+/// Applies a matching fault: waits out a delay, or returns the answer that replaces the normal one.
+async fn apply_fault(sim: &Simulator, state: &str, user_key: Option<&str>) -> Option<Response> {
+    match sim.take_fault(state, user_key)?.effect() {
+        Effect::Delay(delay) => {
+            tokio::time::sleep(delay).await;
+            None
+        }
+        Effect::Replace(response) => Some(response),
+    }
+}
+
 /// `GET /{state}/facilities/v2/`: the facilities the user key reaches (not paged).
 async fn facilities(
     State(sim): State<Simulator>,
     Path(state): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    let credentials = basic_credentials(&headers);
+    let user_key = credentials.as_ref().map(|(_, user)| user.as_str());
+    if let Some(replaced) = apply_fault(&sim, &state, user_key).await {
+        return replaced;
+    }
     let states = sim.lock();
     let Some(world) = states.get(&state.to_ascii_lowercase()) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let Some((vendor, user)) = basic_credentials(&headers) else {
+    let Some((vendor, user)) = credentials else {
         return unauthorized(AuthFailure::MissingOrMalformed);
     };
     match world.authenticate(&vendor, &user) {

@@ -240,3 +240,147 @@ async fn library_calls_change_the_same_world_as_the_admin_api() {
     let stored = sim.user_key("co", CO_BOTH).expect("still known");
     assert!(stored.revoked);
 }
+
+/// Sets a fault through the admin API.
+async fn fault(base: &str, body: serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/_sim/faults"))
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn a_server_error_fault_answers_500_with_metrcs_message_then_clears() {
+    let (_sim, base) = demo().await;
+    fault(
+        &base,
+        serde_json::json!({"state": "co", "kind": "server_error", "times": 1}),
+    )
+    .await;
+    let auth = || Some(basic(VENDOR_KEY, CO_BOTH));
+    let first = facilities(&base, "co", auth()).await;
+    assert_eq!(first.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body: serde_json::Value = first.json().await.expect("json");
+    assert!(body["Message"].is_string());
+    // `times: 1` — the next request is answered normally.
+    assert_eq!(
+        facilities(&base, "co", auth()).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn an_outage_answers_503_without_a_body_until_cleared() {
+    let (_sim, base) = demo().await;
+    fault(
+        &base,
+        serde_json::json!({"state": "co", "kind": "unavailable"}),
+    )
+    .await;
+    for _ in 0..3 {
+        let response = facilities(&base, "co", Some(basic(VENDOR_KEY, CO_BOTH))).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.text().await.expect("body"), "");
+    }
+    // Other states are untouched.
+    let ma = facilities(&base, "ma", Some(basic(VENDOR_KEY, MA_NEWBURY))).await;
+    assert_eq!(ma.status(), StatusCode::OK);
+    let cleared = reqwest::Client::new()
+        .delete(format!("{base}/_sim/faults"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(cleared.status(), StatusCode::NO_CONTENT);
+    let after = facilities(&base, "co", Some(basic(VENDOR_KEY, CO_BOTH))).await;
+    assert_eq!(after.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_fault_for_one_key_leaves_other_keys_alone() {
+    let (_sim, base) = demo().await;
+    fault(
+        &base,
+        serde_json::json!({"state": "co", "user_key": CO_COLFAX_ONLY, "kind": "server_error"}),
+    )
+    .await;
+    let other = facilities(&base, "co", Some(basic(VENDOR_KEY, CO_BOTH))).await;
+    assert_eq!(other.status(), StatusCode::OK);
+    let hit = facilities(&base, "co", Some(basic(VENDOR_KEY, CO_COLFAX_ONLY))).await;
+    assert_eq!(hit.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+#[tokio::test]
+async fn rate_limiting_answers_429_with_and_without_retry_after() {
+    let (_sim, base) = demo().await;
+    fault(
+        &base,
+        serde_json::json!({"state": "co", "kind": "rate_limited", "retry_after_secs": 2, "times": 1}),
+    )
+    .await;
+    fault(
+        &base,
+        serde_json::json!({"state": "co", "kind": "rate_limited", "retry_after_secs": null, "times": 1}),
+    )
+    .await;
+    let with = facilities(&base, "co", Some(basic(VENDOR_KEY, CO_BOTH))).await;
+    assert_eq!(with.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(with.headers()["retry-after"], "2");
+    let body: serde_json::Value = with.json().await.expect("json");
+    assert_eq!(body["Message"], metrc_sim::faults::RATE_LIMIT_MESSAGE);
+    let without = facilities(&base, "co", Some(basic(VENDOR_KEY, CO_BOTH))).await;
+    assert_eq!(without.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(without.headers().get("retry-after").is_none());
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_200_that_does_not_parse() {
+    let (_sim, base) = demo().await;
+    fault(
+        &base,
+        serde_json::json!({"state": "co", "kind": "malformed_json"}),
+    )
+    .await;
+    let response = facilities(&base, "co", Some(basic(VENDOR_KEY, CO_BOTH))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.expect("body");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&text).is_err(),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_connection_never_delivers_a_whole_answer() {
+    let (_sim, base) = demo().await;
+    fault(&base, serde_json::json!({"state": "co", "kind": "drop_connection"})).await;
+    let result = reqwest::Client::new()
+        .get(format!("{base}/co/facilities/v2/"))
+        .header("authorization", basic(VENDOR_KEY, CO_BOTH))
+        .send()
+        .await;
+    // The connection closes after part of the answer: the client sees it fail while reading the
+    // head or the body, depending on how much the server had flushed.
+    let whole = match result {
+        Ok(response) => response.bytes().await.is_ok(),
+        Err(_) => false,
+    };
+    assert!(!whole, "the answer must not arrive whole");
+}
+
+#[tokio::test]
+async fn latency_delays_the_normal_answer() {
+    let (_sim, base) = demo().await;
+    fault(
+        &base,
+        serde_json::json!({"state": "co", "kind": "latency", "ms": 300, "times": 1}),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let response = facilities(&base, "co", Some(basic(VENDOR_KEY, CO_BOTH))).await;
+    assert_eq!(numbers(response).await, [COLFAX, PEARL]);
+    // A lower bound only: the delay must have happened (an upper bound would flake on a busy machine).
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+}

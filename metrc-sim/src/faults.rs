@@ -1,0 +1,115 @@
+//! Fault injection: what METRC does on a bad day, on demand, per state or per user key.
+//!
+//! A fault applies to the next `times` matching requests (or to all while it is set) and is checked
+//! before the request is handled. Latency delays the normal answer; the others replace it.
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// METRC's own sentence for a 429.
+pub const RATE_LIMIT_MESSAGE: &str = "The limit of API calls allowed has been exceeded. Please pace the usage rate of the API more apart.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum FaultKind {
+    /// Answers normally, after a delay.
+    Latency { ms: u64 },
+    /// 500 with `{"Message": …}`.
+    ServerError,
+    /// 503 with no body, as during an outage.
+    Unavailable,
+    /// Starts a 200 answer, then drops the connection mid-body.
+    DropConnection,
+    /// 200 with a body that is not valid JSON.
+    MalformedJson,
+    /// 429 with METRC's message, and `Retry-After` when given.
+    RateLimited { retry_after_secs: Option<u64> },
+}
+
+/// A fault as set through the admin API or the library.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fault {
+    /// Lower-case state code.
+    pub state: String,
+    /// Only requests with this user key; every request of the state when absent.
+    #[serde(default)]
+    pub user_key: Option<String>,
+    #[serde(flatten)]
+    pub kind: FaultKind,
+    /// How many matching requests it applies to; all of them when absent.
+    #[serde(default)]
+    pub times: Option<u32>,
+}
+
+impl Fault {
+    pub fn matches(&self, state: &str, user_key: Option<&str>) -> bool {
+        self.state.eq_ignore_ascii_case(state)
+            && self.times != Some(0)
+            && self.user_key.as_deref().is_none_or(|k| Some(k) == user_key)
+    }
+}
+
+/// What the handler does with a fault that matched.
+#[derive(Debug)]
+pub enum Effect {
+    Delay(Duration),
+    Replace(Response),
+}
+
+impl FaultKind {
+    pub fn effect(self) -> Effect {
+        let json = |status: StatusCode, message: &str| {
+            (
+                status,
+                axum::Json(serde_json::json!({ "Message": message })),
+            )
+                .into_response()
+        };
+        match self {
+            FaultKind::Latency { ms } => Effect::Delay(Duration::from_millis(ms)),
+            FaultKind::ServerError => Effect::Replace(json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "An error has occurred.",
+            )),
+            FaultKind::Unavailable => {
+                Effect::Replace(StatusCode::SERVICE_UNAVAILABLE.into_response())
+            }
+            FaultKind::DropConnection => {
+                let chunks: [Result<Bytes, std::io::Error>; 2] = [
+                    Ok(Bytes::from_static(b"[{\"FacilityId\": 1, \"Name\": \"")),
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "dropped",
+                    )),
+                ];
+                let mut response =
+                    Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                Effect::Replace(response)
+            }
+            FaultKind::MalformedJson => Effect::Replace(
+                (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    "[{\"FacilityId\": 1, \"License\": {\"Number\": ",
+                )
+                    .into_response(),
+            ),
+            FaultKind::RateLimited { retry_after_secs } => {
+                let mut response = json(StatusCode::TOO_MANY_REQUESTS, RATE_LIMIT_MESSAGE);
+                if let Some(secs) = retry_after_secs {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                }
+                Effect::Replace(response)
+            }
+        }
+    }
+}
