@@ -32,6 +32,8 @@ use world::{AuthFailure, Facility, StateWorld, UserKey};
 pub struct Simulator {
     states: Arc<Mutex<BTreeMap<String, StateWorld>>>,
     faults: Arc<Mutex<Vec<Fault>>>,
+    /// METRC API requests served (admin calls not counted), for tests that count round trips.
+    requests: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Simulator {
@@ -111,6 +113,11 @@ impl Simulator {
             );
             Some(new_key)
         })
+    }
+
+    /// How many METRC API requests the simulator has answered.
+    pub fn request_count(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Sets a fault; faults are checked in the order they were set.
@@ -211,6 +218,8 @@ async fn facilities(
     Path(state): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    sim.requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let credentials = basic_credentials(&headers);
     let user_key = credentials.as_ref().map(|(_, user)| user.as_str());
     if let Some(replaced) = apply_fault(&sim, &state, user_key).await {

@@ -355,7 +355,11 @@ async fn malformed_json_is_a_200_that_does_not_parse() {
 #[tokio::test]
 async fn a_dropped_connection_never_delivers_a_whole_answer() {
     let (_sim, base) = demo().await;
-    fault(&base, serde_json::json!({"state": "co", "kind": "drop_connection"})).await;
+    fault(
+        &base,
+        serde_json::json!({"state": "co", "kind": "drop_connection"}),
+    )
+    .await;
     let result = reqwest::Client::new()
         .get(format!("{base}/co/facilities/v2/"))
         .header("authorization", basic(VENDOR_KEY, CO_BOTH))

@@ -1,0 +1,234 @@
+//! The client against the simulator: every class of answer, and every fault.
+
+use metrc::{HttpMetrc, KeyCheck, Metrc, MetrcError, Settings};
+use metrc_sim::Simulator;
+use metrc_sim::demo::{CO_BOTH, CO_COLFAX_ONLY, CO_REVOKED, COLFAX, MA_NEWBURY, PEARL, VENDOR_KEY};
+use metrc_sim::faults::{Fault, FaultKind};
+use shared::{LicenseNumber, MetrcUserKey, StateCode};
+use std::time::{Duration, Instant};
+
+struct Setup {
+    sim: Simulator,
+    client: HttpMetrc,
+}
+
+/// The demo simulator and a client pointed at it, with short timeouts so that failures end quickly.
+async fn setup(deadline: Duration) -> Setup {
+    let sim = Simulator::new();
+    metrc_sim::demo::seed(&sim);
+    let addr = sim
+        .spawn("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("listens");
+    let mut settings = Settings::new(format!("http://{addr}/{{state}}"));
+    settings.vendor_key = Some(VENDOR_KEY.into());
+    settings.request_timeout = Duration::from_millis(500);
+    settings.deadline = deadline;
+    Setup {
+        sim,
+        client: HttpMetrc::new(settings).expect("client"),
+    }
+}
+
+fn co() -> StateCode {
+    StateCode::parse("CO").expect("served")
+}
+
+fn key(raw: &str) -> MetrcUserKey {
+    MetrcUserKey::parse(raw).expect("valid key")
+}
+
+fn licenses(numbers: &[&str]) -> Vec<LicenseNumber> {
+    numbers
+        .iter()
+        .map(|n| LicenseNumber::parse(n).expect("valid"))
+        .collect()
+}
+
+fn fault(state: &str, kind: FaultKind, times: Option<u32>) -> Fault {
+    Fault {
+        state: state.into(),
+        user_key: None,
+        kind,
+        times,
+    }
+}
+
+async fn verify(s: &Setup, raw_key: &str, numbers: &[&str]) -> Result<KeyCheck, MetrcError> {
+    s.client
+        .verify_key(co(), &key(raw_key), &licenses(numbers))
+        .await
+}
+
+#[tokio::test]
+async fn a_key_reaching_every_license_verifies_with_one_request() {
+    let s = setup(Duration::from_secs(5)).await;
+    let check = verify(&s, CO_BOTH, &[COLFAX, PEARL]).await.expect("valid");
+    assert!(check.missing.is_empty());
+    let reached: Vec<_> = check
+        .reached
+        .iter()
+        .map(|f| f.license_number.as_str())
+        .collect();
+    assert_eq!(reached, [COLFAX, PEARL]);
+    assert_eq!(check.reached[0].name, "Denver – Colfax Ave");
+    assert_eq!(s.sim.request_count(), 1);
+}
+
+#[tokio::test]
+async fn licenses_the_key_does_not_reach_are_named() {
+    let s = setup(Duration::from_secs(5)).await;
+    let check = verify(&s, CO_COLFAX_ONLY, &[COLFAX, PEARL])
+        .await
+        .expect("valid key");
+    assert_eq!(check.missing, licenses(&[PEARL]));
+}
+
+#[tokio::test]
+async fn revoked_unknown_and_other_state_keys_are_invalid_without_retrying() {
+    let s = setup(Duration::from_secs(5)).await;
+    for bad in [CO_REVOKED, "no-such-key", MA_NEWBURY] {
+        assert_eq!(
+            verify(&s, bad, &[COLFAX]).await,
+            Err(MetrcError::InvalidKey),
+            "{bad}"
+        );
+    }
+    assert_eq!(s.sim.request_count(), 3, "a 401 is never retried");
+}
+
+#[tokio::test]
+async fn a_state_without_a_vendor_key_is_not_configured() {
+    let sim = Simulator::new();
+    let addr = sim
+        .spawn("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("listens");
+    let client = HttpMetrc::new(Settings::new(format!("http://{addr}/{{state}}"))).expect("client");
+    let result = client
+        .verify_key(co(), &key(CO_BOTH), &licenses(&[COLFAX]))
+        .await;
+    assert_eq!(result, Err(MetrcError::NotConfigured(co())));
+    assert_eq!(sim.request_count(), 0);
+}
+
+#[tokio::test]
+async fn a_passing_server_error_is_retried_and_the_key_verifies() {
+    let s = setup(Duration::from_secs(5)).await;
+    s.sim
+        .add_fault(fault("co", FaultKind::ServerError, Some(2)));
+    let check = verify(&s, CO_BOTH, &[COLFAX])
+        .await
+        .expect("valid after retries");
+    assert!(check.missing.is_empty());
+    assert_eq!(s.sim.request_count(), 3);
+}
+
+/// An outage is never reported as a bad key, whatever form it takes.
+#[tokio::test]
+async fn outages_are_unavailable_never_invalid() {
+    for kind in [
+        FaultKind::ServerError,
+        FaultKind::Unavailable,
+        FaultKind::DropConnection,
+        FaultKind::Latency { ms: 800 },
+    ] {
+        let s = setup(Duration::from_millis(1500)).await;
+        s.sim.add_fault(fault("co", kind, None));
+        let result = verify(&s, CO_BOTH, &[COLFAX]).await;
+        assert!(
+            matches!(result, Err(MetrcError::Unavailable(_))),
+            "{kind:?} gave {result:?}"
+        );
+        assert!(
+            s.sim.request_count() >= 2,
+            "{kind:?} should have been retried"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_answer_is_unavailable() {
+    let s = setup(Duration::from_secs(2)).await;
+    s.sim.add_fault(fault("co", FaultKind::MalformedJson, None));
+    let result = verify(&s, CO_BOTH, &[COLFAX]).await;
+    assert!(
+        matches!(result, Err(MetrcError::Unavailable(_))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_metrc_hits_the_deadline() {
+    let s = setup(Duration::from_millis(700)).await;
+    s.sim
+        .add_fault(fault("co", FaultKind::Latency { ms: 5_000 }, None));
+    let started = Instant::now();
+    let result = verify(&s, CO_BOTH, &[COLFAX]).await;
+    assert!(
+        matches!(result, Err(MetrcError::Unavailable(_))),
+        "{result:?}"
+    );
+    // Bounded by the deadline plus scheduling slack, far from the 5 s METRC would take.
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let s = setup(Duration::from_secs(5)).await;
+    s.sim.add_fault(fault(
+        "co",
+        FaultKind::RateLimited {
+            retry_after_secs: Some(1),
+        },
+        Some(1),
+    ));
+    let started = Instant::now();
+    verify(&s, CO_BOTH, &[COLFAX])
+        .await
+        .expect("valid after waiting");
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(s.sim.request_count(), 2);
+}
+
+#[tokio::test]
+async fn rate_limiting_without_retry_after_backs_off_then_reports_rate_limited() {
+    let s = setup(Duration::from_millis(1200)).await;
+    s.sim.add_fault(fault(
+        "co",
+        FaultKind::RateLimited {
+            retry_after_secs: None,
+        },
+        None,
+    ));
+    let result = verify(&s, CO_BOTH, &[COLFAX]).await;
+    assert_eq!(result, Err(MetrcError::RateLimited { retry_after: None }));
+    assert!(s.sim.request_count() >= 2);
+}
+
+#[tokio::test]
+async fn a_retry_after_longer_than_the_deadline_is_not_waited_for() {
+    let s = setup(Duration::from_secs(1)).await;
+    s.sim.add_fault(fault(
+        "co",
+        FaultKind::RateLimited {
+            retry_after_secs: Some(30),
+        },
+        None,
+    ));
+    let started = Instant::now();
+    let result = verify(&s, CO_BOTH, &[COLFAX]).await;
+    assert_eq!(
+        result,
+        Err(MetrcError::RateLimited {
+            retry_after: Some(Duration::from_secs(30))
+        })
+    );
+    // Not the 30 s METRC asked for.
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(s.sim.request_count(), 1);
+}
