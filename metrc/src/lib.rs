@@ -134,9 +134,6 @@ pub struct HttpMetrc {
 
 impl HttpMetrc {
     pub fn new(settings: Settings) -> Result<Self, reqwest::Error> {
-        // reqwest is built without a TLS crypto provider of its own; ring is ours. Installing twice is
-        // harmless (the second attempt is refused and the first stays).
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
