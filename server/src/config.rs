@@ -26,7 +26,7 @@ pub struct Config {
     /// The built client (`STATIC_DIR`).
     pub static_dir: PathBuf,
     /// How to reach METRC in each state.
-    pub metrc: MetrcConfig,
+    pub metrc: metrc::Settings,
     /// The keys that encrypt stored METRC user keys (`CREDENTIAL_KEYS`).
     pub credential_keys: CredentialKeys,
     /// Seed the demo organization and users (`--demo`).
@@ -75,56 +75,6 @@ impl PublicUrl {
     /// Cookies are `Secure` when users reach us over https.
     pub fn is_https(&self) -> bool {
         self.origin.starts_with("https://")
-    }
-}
-
-/// Where each state's METRC lives and which vendor key we use there.
-#[derive(Clone)]
-pub struct MetrcConfig {
-    /// `METRC_URL_TEMPLATE`, with `{state}` standing for the lower-case state code.
-    pub url_template: String,
-    /// `METRC_URL_<ST>`: a whole base URL for one state.
-    pub url_overrides: BTreeMap<StateCode, String>,
-    /// `METRC_VENDOR_KEY`: our software vendor key, used in every state without its own.
-    pub vendor_key: Option<String>,
-    /// `METRC_VENDOR_KEY_<ST>`.
-    pub vendor_key_overrides: BTreeMap<StateCode, String>,
-}
-
-impl MetrcConfig {
-    /// The base URL of a state's METRC, without a trailing slash.
-    pub fn base_url(&self, state: StateCode) -> String {
-        self.url_overrides
-            .get(&state)
-            .cloned()
-            .unwrap_or_else(|| {
-                self.url_template
-                    .replace("{state}", &state.code().to_ascii_lowercase())
-            })
-            .trim_end_matches('/')
-            .to_owned()
-    }
-
-    /// Whether a vendor key is configured for a state.
-    pub fn has_vendor_key(&self, state: StateCode) -> bool {
-        self.vendor_key_overrides.contains_key(&state) || self.vendor_key.is_some()
-    }
-}
-
-impl std::fmt::Debug for MetrcConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MetrcConfig")
-            .field("url_template", &self.url_template)
-            .field("url_overrides", &self.url_overrides)
-            .field(
-                "vendor_key",
-                &self.vendor_key.as_ref().map(|_| "[redacted]"),
-            )
-            .field(
-                "vendor_key_overrides",
-                &self.vendor_key_overrides.keys().collect::<Vec<_>>(),
-            )
-            .finish()
     }
 }
 
@@ -199,12 +149,18 @@ impl Config {
                 .filter_map(|st| get(&format!("{prefix}_{}", st.code())).map(|v| (st, v)))
                 .collect()
         };
-        let metrc = MetrcConfig {
+        let seconds = |name, default| -> Result<Duration, ConfigError> {
+            Ok(Duration::from_secs(parse_or(&get, name, Some(default))?))
+        };
+        let metrc = metrc::Settings {
             url_template: get("METRC_URL_TEMPLATE")
                 .unwrap_or_else(|| "https://api-{state}.metrc.com".into()),
             url_overrides: per_state("METRC_URL"),
             vendor_key: get("METRC_VENDOR_KEY"),
             vendor_key_overrides: per_state("METRC_VENDOR_KEY"),
+            connect_timeout: seconds("METRC_CONNECT_TIMEOUT_SECS", 5)?,
+            request_timeout: seconds("METRC_REQUEST_TIMEOUT_SECS", 15)?,
+            deadline: seconds("METRC_DEADLINE_SECS", 20)?,
         };
         if !metrc.url_template.contains("{state}") {
             return Err(ConfigError::Invalid {
@@ -232,8 +188,7 @@ impl Config {
             per_address: parse_or(&get, "SIGN_IN_FAILURES_PER_ADDRESS", Some(20))?,
             window: minutes("SIGN_IN_WINDOW_MINUTES", 15)?,
         };
-        let request_timeout =
-            Duration::from_secs(parse_or(&get, "REQUEST_TIMEOUT_SECS", Some(30))?);
+        let request_timeout = seconds("REQUEST_TIMEOUT_SECS", 30)?;
         let client_ip_header = get("CLIENT_IP_HEADER")
             .map(|name| {
                 axum::http::HeaderName::try_from(name.trim()).map_err(|_| ConfigError::Invalid {
@@ -372,8 +327,9 @@ mod tests {
         let ma = StateCode::parse("MA").expect("served");
         assert_eq!(c.metrc.base_url(co), "http://127.0.0.1:3001/co");
         assert_eq!(c.metrc.base_url(ma), "https://sandbox-api-ma.metrc.com");
-        assert!(c.metrc.has_vendor_key(ma));
-        assert!(!c.metrc.has_vendor_key(co));
+        assert_eq!(c.metrc.vendor_key(ma), Some("vendor-ma"));
+        assert_eq!(c.metrc.vendor_key(co), None);
+        assert_eq!(c.metrc.deadline, Duration::from_secs(20));
         assert!(!format!("{:?}", c.metrc).contains("vendor-ma"));
     }
 
