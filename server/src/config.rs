@@ -114,6 +114,11 @@ pub enum ConfigError {
     },
 }
 
+/// Where demo mode finds METRC: the simulator (`metrc-sim --seed demo`) on its default address.
+pub const DEMO_METRC_URL_TEMPLATE: &str = "http://127.0.0.1:3001/{state}";
+/// The vendor key of the simulator's demo world.
+pub const DEMO_METRC_VENDOR_KEY: &str = "demo-vendor-key";
+
 /// The file, inside the data folder, where demo mode keeps the encryption key it generated.
 const DEMO_KEY_FILE: &str = "demo-credential-keys";
 
@@ -152,11 +157,20 @@ impl Config {
         let seconds = |name, default| -> Result<Duration, ConfigError> {
             Ok(Duration::from_secs(parse_or(&get, name, Some(default))?))
         };
+        // Demo mode talks to the simulator unless told otherwise: it never reaches the real METRC by
+        // default, and the simulator's demo world knows the demo vendor key.
+        let (default_metrc_url, default_vendor_key) = if demo {
+            (
+                DEMO_METRC_URL_TEMPLATE,
+                Some(DEMO_METRC_VENDOR_KEY.to_owned()),
+            )
+        } else {
+            ("https://api-{state}.metrc.com", None)
+        };
         let metrc = metrc::Settings {
-            url_template: get("METRC_URL_TEMPLATE")
-                .unwrap_or_else(|| "https://api-{state}.metrc.com".into()),
+            url_template: get("METRC_URL_TEMPLATE").unwrap_or_else(|| default_metrc_url.into()),
             url_overrides: per_state("METRC_URL"),
-            vendor_key: get("METRC_VENDOR_KEY"),
+            vendor_key: get("METRC_VENDOR_KEY").or(default_vendor_key),
             vendor_key_overrides: per_state("METRC_VENDOR_KEY"),
             connect_timeout: seconds("METRC_CONNECT_TIMEOUT_SECS", 5)?,
             request_timeout: seconds("METRC_REQUEST_TIMEOUT_SECS", 15)?,
@@ -331,6 +345,32 @@ mod tests {
         assert_eq!(c.metrc.vendor_key(co), None);
         assert_eq!(c.metrc.deadline, Duration::from_secs(20));
         assert!(!format!("{:?}", c.metrc).contains("vendor-ma"));
+    }
+
+    #[test]
+    fn demo_mode_points_at_the_simulator_unless_told_otherwise() {
+        let dir = std::env::temp_dir().join(format!("tc-config-{}", uuid::Uuid::new_v4()));
+        let dir_str = dir.display().to_string();
+        let demo = Config::from_lookup(true, |name| (name == "DATA_DIR").then(|| dir_str.clone()))
+            .expect("demo config");
+        let co = StateCode::parse("CO").expect("served");
+        assert_eq!(demo.metrc.base_url(co), "http://127.0.0.1:3001/co");
+        assert_eq!(demo.metrc.vendor_key(co), Some(DEMO_METRC_VENDOR_KEY));
+        let explicit = Config::from_lookup(true, |name| match name {
+            "DATA_DIR" => Some(dir_str.clone()),
+            "METRC_URL_TEMPLATE" => Some("https://sandbox-api-{state}.metrc.com".into()),
+            _ => None,
+        })
+        .expect("demo config");
+        assert_eq!(
+            explicit.metrc.base_url(co),
+            "https://sandbox-api-co.metrc.com"
+        );
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+        // Outside demo mode there is no default vendor key, and the real METRC is the default.
+        let real = config(&[("CREDENTIAL_KEYS", KEY)]).expect("valid");
+        assert_eq!(real.metrc.base_url(co), "https://api-co.metrc.com");
+        assert_eq!(real.metrc.vendor_key(co), None);
     }
 
     #[test]
