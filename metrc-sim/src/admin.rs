@@ -10,9 +10,12 @@
 //! - `POST /_sim/states/{state}/user-keys/{key}/rotate` → `{"key": new key}`
 //! - `POST /_sim/faults` `{"state", "user_key"?, "kind", "times"?, …}` (see [`crate::faults::Fault`]);
 //!   `DELETE /_sim/faults` clears them all
+//! - `GET`/`PUT /_sim/limits` — the rate limits in force (see [`crate::limits::Limits`]; `null` switches
+//!   one off)
 
 use crate::Simulator;
 use crate::faults::Fault;
+use crate::limits::Limits;
 use crate::world::Facility;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -34,6 +37,7 @@ pub fn router() -> Router<Simulator> {
         .route("/states/{state}/user-keys/{key}/revoke", post(revoke))
         .route("/states/{state}/user-keys/{key}/rotate", post(rotate))
         .route("/faults", post(add_fault).delete(clear_faults))
+        .route("/limits", get(limits).put(set_limits))
 }
 
 #[derive(Debug, Deserialize)]
@@ -127,5 +131,14 @@ async fn add_fault(State(sim): State<Simulator>, Json(fault): Json<Fault>) -> St
 
 async fn clear_faults(State(sim): State<Simulator>) -> StatusCode {
     sim.clear_faults();
+    StatusCode::NO_CONTENT
+}
+
+async fn limits(State(sim): State<Simulator>) -> Json<Limits> {
+    Json(sim.limits())
+}
+
+async fn set_limits(State(sim): State<Simulator>, Json(limits): Json<Limits>) -> StatusCode {
+    sim.set_limits(limits);
     StatusCode::NO_CONTENT
 }

@@ -102,14 +102,23 @@ impl FaultKind {
                     .into_response(),
             ),
             FaultKind::RateLimited { retry_after_secs } => {
-                let mut response = json(StatusCode::TOO_MANY_REQUESTS, RATE_LIMIT_MESSAGE);
-                if let Some(secs) = retry_after_secs {
-                    response
-                        .headers_mut()
-                        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-                }
-                Effect::Replace(response)
+                Effect::Replace(too_many_requests(retry_after_secs))
             }
         }
     }
+}
+
+/// METRC's 429: its sentence in `{"Message": …}`, with `Retry-After` when given.
+pub fn too_many_requests(retry_after_secs: Option<u64>) -> Response {
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        axum::Json(serde_json::json!({ "Message": RATE_LIMIT_MESSAGE })),
+    )
+        .into_response();
+    if let Some(secs) = retry_after_secs {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
 }

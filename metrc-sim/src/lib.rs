@@ -7,11 +7,13 @@
 //! `/v1/`) with METRC's 2026 facility shape; 401 with an empty body for missing or malformed
 //! authentication, an unknown vendor key, and an unknown or revoked user key; per-state key stores;
 //! fault injection per state or key (latency, 500, 503 without a body, a dropped connection, malformed
-//! JSON, 429 with or without `Retry-After`).
+//! JSON, 429 with or without `Retry-After`); METRC's GET rate limits per vendor key (429 with METRC's
+//! message), configurable and switchable off.
 
 pub mod admin;
 pub mod demo;
 pub mod faults;
+pub mod limits;
 pub mod world;
 
 use axum::Router;
@@ -22,6 +24,7 @@ use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use faults::{Effect, Fault, FaultKind};
+use limits::{InFlight, Limits, Meter};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -34,6 +37,8 @@ pub struct Simulator {
     faults: Arc<Mutex<Vec<Fault>>>,
     /// METRC API requests served (admin calls not counted), for tests that count round trips.
     requests: Arc<std::sync::atomic::AtomicU64>,
+    limits: Arc<Mutex<Limits>>,
+    meter: Meter,
 }
 
 impl Simulator {
@@ -113,6 +118,26 @@ impl Simulator {
             );
             Some(new_key)
         })
+    }
+
+    /// Replaces the rate limits in force (METRC's figures by default; [`Limits::OFF`] for none).
+    pub fn set_limits(&self, limits: Limits) {
+        *self.limits.lock().unwrap_or_else(|e| e.into_inner()) = limits;
+    }
+
+    pub fn limits(&self) -> Limits {
+        *self.limits.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a GET against its vendor key's limits: its place in flight, or `None` when a limit is hit.
+    fn admit_vendor_get(&self, state: &str, vendor: &str) -> Option<InFlight> {
+        let limits = self.limits();
+        let key = format!("{}/{vendor}", state.to_ascii_lowercase());
+        self.meter.admit(
+            key,
+            limits.per_vendor_per_second,
+            limits.per_vendor_concurrent,
+        )
     }
 
     /// How many METRC API requests the simulator has answered.
@@ -222,6 +247,14 @@ async fn facilities(
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let credentials = basic_credentials(&headers);
     let user_key = credentials.as_ref().map(|(_, user)| user.as_str());
+    // Held until the answer is made, so that slow answers count as concurrent.
+    let _in_flight = match &credentials {
+        Some((vendor, _)) => match sim.admit_vendor_get(&state, vendor) {
+            Some(place) => Some(place),
+            None => return faults::too_many_requests(sim.limits().retry_after.then_some(1)),
+        },
+        None => None,
+    };
     if let Some(replaced) = apply_fault(&sim, &state, user_key).await {
         return replaced;
     }

@@ -15,6 +15,10 @@ struct Args {
     /// CO and MA keys reaching the demo licenses; a revoked CO key).
     #[arg(long, value_enum)]
     seed: Option<Seed>,
+    /// Switch METRC's GET rate limits off (150/s and 30 concurrent per vendor key, 50/s and 10
+    /// concurrent per facility). They can also be changed at run time: PUT /_sim/limits.
+    #[arg(long)]
+    no_limits: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -33,6 +37,9 @@ async fn main() -> std::process::ExitCode {
         .compact()
         .init();
     let sim = metrc_sim::Simulator::new();
+    if args.no_limits {
+        sim.set_limits(metrc_sim::limits::Limits::OFF);
+    }
     if let Some(Seed::Demo) = args.seed {
         metrc_sim::demo::seed(&sim);
     }

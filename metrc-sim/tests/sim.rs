@@ -388,3 +388,105 @@ async fn latency_delays_the_normal_answer() {
     // A lower bound only: the delay must have happened (an upper bound would flake on a busy machine).
     assert!(started.elapsed() >= std::time::Duration::from_millis(300));
 }
+
+async fn set_limits(base: &str, limits: serde_json::Value) {
+    let response = reqwest::Client::new()
+        .put(format!("{base}/_sim/limits"))
+        .json(&limits)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn metrcs_published_limits_are_on_by_default() {
+    let (_sim, base) = demo().await;
+    let limits: serde_json::Value = reqwest::get(format!("{base}/_sim/limits"))
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(limits["per_vendor_per_second"], 150);
+    assert_eq!(limits["per_vendor_concurrent"], 30);
+    assert_eq!(limits["per_facility_per_second"], 50);
+    assert_eq!(limits["per_facility_concurrent"], 10);
+}
+
+/// Past the per-second limit of a vendor key: 429 with METRC's sentence, `Retry-After` by switch.
+#[tokio::test]
+async fn too_many_gets_per_second_for_one_vendor_key_get_429() {
+    let (_sim, base) = demo().await;
+    for retry_after in [false, true] {
+        set_limits(
+            &base,
+            serde_json::json!({"per_vendor_per_second": 3, "per_vendor_concurrent": null,
+                               "per_facility_per_second": null, "per_facility_concurrent": null,
+                               "retry_after": retry_after}),
+        )
+        .await;
+        // Start at the beginning of a fresh one-second window.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let mut statuses = Vec::new();
+        let mut last = None;
+        for _ in 0..4 {
+            let response = facilities(&base, "co", Some(basic(VENDOR_KEY, CO_BOTH))).await;
+            statuses.push(response.status());
+            last = Some(response);
+        }
+        assert_eq!(
+            statuses,
+            [
+                StatusCode::OK,
+                StatusCode::OK,
+                StatusCode::OK,
+                StatusCode::TOO_MANY_REQUESTS
+            ],
+            "retry_after {retry_after}"
+        );
+        let last = last.expect("four answers");
+        assert_eq!(last.headers().get("retry-after").is_some(), retry_after);
+        let body: serde_json::Value = last.json().await.expect("json");
+        assert_eq!(body["Message"], metrc_sim::faults::RATE_LIMIT_MESSAGE);
+    }
+}
+
+#[tokio::test]
+async fn too_many_gets_at_once_for_one_vendor_key_get_429() {
+    let (sim, base) = demo().await;
+    sim.set_limits(metrc_sim::limits::Limits {
+        per_vendor_concurrent: Some(1),
+        ..metrc_sim::limits::Limits::OFF
+    });
+    fault(
+        &base,
+        serde_json::json!({"state": "co", "kind": "latency", "ms": 500, "times": 1}),
+    )
+    .await;
+    let slow = tokio::spawn({
+        let base = base.clone();
+        async move {
+            facilities(&base, "co", Some(basic(VENDOR_KEY, CO_BOTH)))
+                .await
+                .status()
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let meanwhile = facilities(&base, "co", Some(basic(VENDOR_KEY, CO_BOTH))).await;
+    assert_eq!(meanwhile.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(slow.await.expect("task"), StatusCode::OK);
+    // Once the slow one is done, its place is free again.
+    let after = facilities(&base, "co", Some(basic(VENDOR_KEY, CO_BOTH))).await;
+    assert_eq!(after.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn limits_switched_off_let_every_request_through() {
+    let (sim, base) = demo().await;
+    sim.set_limits(metrc_sim::limits::Limits::OFF);
+    for _ in 0..200 {
+        let response = facilities(&base, "co", Some(basic(VENDOR_KEY, CO_BOTH))).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+}
