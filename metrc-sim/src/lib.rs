@@ -201,6 +201,16 @@ impl Simulator {
     }
 }
 
+/// A simulator with the demo world and the given limits, serving on a free loopback port: what tests
+/// and benchmarks start with.
+pub async fn start_demo(limits: Limits) -> std::io::Result<(Simulator, SocketAddr)> {
+    let sim = Simulator::new();
+    sim.set_limits(limits);
+    demo::seed(&sim);
+    let addr = sim.spawn(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    Ok((sim, addr))
+}
+
 /// A fresh key of METRC's usual shape: 48 characters of `[A-Za-z0-9_-]`.
 fn random_key() -> String {
     use rand::Rng;

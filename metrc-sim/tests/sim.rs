@@ -9,10 +9,7 @@ use metrc_sim::demo::{
 use reqwest::StatusCode;
 
 async fn demo() -> (Simulator, String) {
-    let sim = Simulator::new();
-    metrc_sim::demo::seed(&sim);
-    let addr = sim
-        .spawn("127.0.0.1:0".parse().expect("addr"))
+    let (sim, addr) = metrc_sim::start_demo(Default::default())
         .await
         .expect("listens");
     (sim, format!("http://{addr}"))

@@ -23,11 +23,7 @@ fn main() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let sim = metrc_sim::Simulator::new();
-        sim.set_limits(metrc_sim::limits::Limits::OFF);
-        metrc_sim::demo::seed(&sim);
-        let addr = sim
-            .spawn("127.0.0.1:0".parse().expect("addr"))
+        let (_sim, addr) = metrc_sim::start_demo(metrc_sim::limits::Limits::OFF)
             .await
             .expect("listens");
         let base = format!("http://{addr}");

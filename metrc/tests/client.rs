@@ -14,10 +14,7 @@ struct Setup {
 
 /// The demo simulator and a client pointed at it, with short timeouts so that failures end quickly.
 async fn setup(deadline: Duration) -> Setup {
-    let sim = Simulator::new();
-    metrc_sim::demo::seed(&sim);
-    let addr = sim
-        .spawn("127.0.0.1:0".parse().expect("addr"))
+    let (sim, addr) = metrc_sim::start_demo(Default::default())
         .await
         .expect("listens");
     let mut settings = Settings::new(format!("http://{addr}/{{state}}"));
