@@ -145,15 +145,17 @@ impl HttpMetrc {
         Ok(HttpMetrc { http, settings })
     }
 
-    /// A GET with retries: 429, 5xx, timeouts, dropped connections and unreadable bodies are tried
-    /// again with growing, jittered pauses (or the `Retry-After` METRC asks for) until the deadline.
-    /// 4xx answers are final at once. Returns the status and body of the last answer.
-    async fn get(
+    /// A GET with retries: 429, 5xx, timeouts, dropped connections and 200 answers that `parse`
+    /// cannot read are tried again with growing, jittered pauses (or the `Retry-After` METRC asks for)
+    /// until the deadline. Other 4xx answers are final at once. Returns the status of the last answer
+    /// and, for a 200, what `parse` made of its body.
+    async fn get<T>(
         &self,
         state: StateCode,
         path: &str,
         user_key: &MetrcUserKey,
-    ) -> Result<(u16, Vec<u8>), MetrcError> {
+        parse: impl Fn(&[u8]) -> Option<T>,
+    ) -> Result<(u16, Option<T>), MetrcError> {
         let vendor = self
             .settings
             .vendor_key(state)
@@ -180,7 +182,13 @@ impl HttpMetrc {
                             Err(_) => {
                                 return Err(MetrcError::Unavailable("deadline reached".into()));
                             }
-                            Ok(Ok(body)) => return Ok((status, body.to_vec())),
+                            Ok(Ok(_)) if status != 200 => return Ok((status, None)),
+                            Ok(Ok(body)) => match parse(&body) {
+                                Some(value) => return Ok((status, Some(value))),
+                                None => {
+                                    Retry::Unavailable("an answer that could not be read".into())
+                                }
+                            },
                             Ok(Err(e)) => Retry::Unavailable(describe(&e)),
                         },
                     }
@@ -252,12 +260,11 @@ impl Metrc for HttpMetrc {
         key: &MetrcUserKey,
         licenses: &[LicenseNumber],
     ) -> Result<KeyCheck, MetrcError> {
-        let (status, body) = self.get(state, "/facilities/v2/", key).await?;
-        match status {
-            200 => {
-                let reached = facilities::parse(&body).ok_or_else(|| {
-                    MetrcError::Unavailable("the facilities answer could not be read".into())
-                })?;
+        let (status, reached) = self
+            .get(state, "/facilities/v2/", key, facilities::parse)
+            .await?;
+        match (status, reached) {
+            (200, Some(reached)) => {
                 let missing = licenses
                     .iter()
                     .filter(|l| !reached.iter().any(|f| f.license_number == l.as_str()))
@@ -265,9 +272,8 @@ impl Metrc for HttpMetrc {
                     .collect();
                 Ok(KeyCheck { reached, missing })
             }
-            401 => Err(MetrcError::InvalidKey),
-            403 => Err(MetrcError::InvalidKey),
-            other => Err(MetrcError::Unexpected(other)),
+            (401 | 403, _) => Err(MetrcError::InvalidKey),
+            (other, _) => Err(MetrcError::Unexpected(other)),
         }
     }
 }

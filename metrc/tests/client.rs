@@ -145,7 +145,7 @@ async fn outages_are_unavailable_never_invalid() {
 }
 
 #[tokio::test]
-async fn a_malformed_answer_is_unavailable() {
+async fn an_unreadable_answer_is_retried_and_then_unavailable() {
     let s = setup(Duration::from_secs(2)).await;
     s.sim.add_fault(fault("co", FaultKind::MalformedJson, None));
     let result = verify(&s, CO_BOTH, &[COLFAX]).await;
@@ -153,6 +153,19 @@ async fn a_malformed_answer_is_unavailable() {
         matches!(result, Err(MetrcError::Unavailable(_))),
         "{result:?}"
     );
+    assert!(s.sim.request_count() >= 2, "it should have been retried");
+}
+
+#[tokio::test]
+async fn one_unreadable_answer_does_not_fail_the_check() {
+    let s = setup(Duration::from_secs(5)).await;
+    s.sim
+        .add_fault(fault("co", FaultKind::MalformedJson, Some(1)));
+    let check = verify(&s, CO_BOTH, &[COLFAX])
+        .await
+        .expect("valid on the retry");
+    assert!(check.missing.is_empty());
+    assert_eq!(s.sim.request_count(), 2);
 }
 
 #[tokio::test]
