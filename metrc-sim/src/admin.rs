@@ -10,13 +10,16 @@
 //! - `POST /_sim/states/{state}/user-keys/{key}/rotate` → `{"key": new key}`
 //! - `POST /_sim/faults` `{"state", "user_key"?, "kind", "times"?, …}` (see [`crate::faults::Fault`]);
 //!   `DELETE /_sim/faults` clears them all
+//! - `POST /_sim/states/{state}/adjust-reasons` `{"name", "requires_note", "requires_waste_weight"}`
+//! - `PUT /_sim/switches` `{"license_denied_with_403": bool}` — answer a license the key does not
+//!   reach with 403 instead of 401
 //! - `GET`/`PUT /_sim/limits` — the rate limits in force (see [`crate::limits::Limits`]; `null` switches
 //!   one off)
 
 use crate::Simulator;
 use crate::faults::Fault;
 use crate::limits::Limits;
-use crate::world::Facility;
+use crate::world::{AdjustReason, Facility};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -38,6 +41,8 @@ pub fn router() -> Router<Simulator> {
         .route("/states/{state}/user-keys/{key}/rotate", post(rotate))
         .route("/faults", post(add_fault).delete(clear_faults))
         .route("/limits", get(limits).put(set_limits))
+        .route("/switches", put(set_switches))
+        .route("/states/{state}/adjust-reasons", post(add_adjust_reason))
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,5 +145,24 @@ async fn limits(State(sim): State<Simulator>) -> Json<Limits> {
 
 async fn set_limits(State(sim): State<Simulator>, Json(limits): Json<Limits>) -> StatusCode {
     sim.set_limits(limits);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Debug, Deserialize)]
+struct Switches {
+    license_denied_with_403: bool,
+}
+
+async fn set_switches(State(sim): State<Simulator>, Json(switches): Json<Switches>) -> StatusCode {
+    sim.set_license_denied_with_403(switches.license_denied_with_403);
+    StatusCode::NO_CONTENT
+}
+
+async fn add_adjust_reason(
+    State(sim): State<Simulator>,
+    Path(state): Path<String>,
+    Json(reason): Json<AdjustReason>,
+) -> StatusCode {
+    sim.add_adjust_reason(&state, reason);
     StatusCode::NO_CONTENT
 }

@@ -1,7 +1,7 @@
 //! The demo world (`--seed demo`): fixed values, the same every run, listed in the README.
 
 use crate::Simulator;
-use crate::world::Facility;
+use crate::world::{AdjustReason, Facility};
 
 pub const VENDOR_KEY: &str = "demo-vendor-key";
 /// A Colorado user key that reaches both Colorado licenses.
@@ -42,6 +42,23 @@ pub fn seed(sim: &Simulator) {
                 license_type: license_type.into(),
             },
         );
+    }
+    for state in ["co", "ma"] {
+        for (name, requires_note) in [
+            ("Drying", false),
+            ("Entry Error", false),
+            ("Theft", true),
+            ("Damage", true),
+        ] {
+            sim.add_adjust_reason(
+                state,
+                AdjustReason {
+                    name: name.into(),
+                    requires_note,
+                    requires_waste_weight: false,
+                },
+            );
+        }
     }
     sim.add_user_key("co", CO_BOTH, &[COLFAX, PEARL]);
     sim.add_user_key("co", CO_COLFAX_ONLY, &[COLFAX]);

@@ -17,14 +17,14 @@ pub mod limits;
 pub mod world;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use faults::{Effect, Fault, FaultKind};
-use limits::{InFlight, Limits, Meter};
+use limits::{Limits, Meter};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -39,6 +39,8 @@ pub struct Simulator {
     requests: Arc<std::sync::atomic::AtomicU64>,
     limits: Arc<Mutex<Limits>>,
     meter: Meter,
+    /// Answer a license the key does not reach with 403 instead of METRC's usual 401.
+    license_denied_with_403: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Simulator {
@@ -65,6 +67,10 @@ impl Simulator {
             w.facilities
                 .insert(facility.license_number.clone(), facility)
         });
+    }
+
+    pub fn add_adjust_reason(&self, state: &str, reason: world::AdjustReason) {
+        self.with_state(state, |w| w.adjust_reasons.push(reason));
     }
 
     /// Adds (or replaces) a live user key reaching the given license numbers.
@@ -129,15 +135,15 @@ impl Simulator {
         *self.limits.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Counts a GET against its vendor key's limits: its place in flight, or `None` when a limit is hit.
-    fn admit_vendor_get(&self, state: &str, vendor: &str) -> Option<InFlight> {
-        let limits = self.limits();
-        let key = format!("{}/{vendor}", state.to_ascii_lowercase());
-        self.meter.admit(
-            key,
-            limits.per_vendor_per_second,
-            limits.per_vendor_concurrent,
-        )
+    /// Whether a license the key does not reach is answered with 403 (METRC usually answers 401).
+    pub fn set_license_denied_with_403(&self, on: bool) {
+        self.license_denied_with_403
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn license_denied_with_403(&self) -> bool {
+        self.license_denied_with_403
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many METRC API requests the simulator has answered.
@@ -181,6 +187,8 @@ impl Simulator {
             .route("/{state}/facilities/v2", get(facilities))
             .route("/{state}/facilities/v1/", get(facilities))
             .route("/{state}/facilities/v1", get(facilities))
+            .route("/{state}/unitsofmeasure/v2/active", get(units))
+            .route("/{state}/packages/v2/adjust/reasons", get(adjust_reasons))
             .fallback(|| async { StatusCode::NOT_FOUND });
         metrc
             .nest("/_sim", admin::router())
@@ -247,25 +255,48 @@ async fn apply_fault(sim: &Simulator, state: &str, user_key: Option<&str>) -> Op
     }
 }
 
-/// `GET /{state}/facilities/v2/`: the facilities the user key reaches (not paged).
-async fn facilities(
-    State(sim): State<Simulator>,
-    Path(state): Path<String>,
-    headers: HeaderMap,
+/// Everything a METRC GET goes through before its answer: counting, the rate limits (the vendor key's,
+/// and the facility's for a license-scoped call), faults, authentication, and — for a license-scoped
+/// call — whether the key reaches the license (401, or 403 by switch, when it does not). `answer` makes
+/// the body from the state's data and the caller's key.
+async fn metrc_get(
+    sim: &Simulator,
+    state: &str,
+    headers: &HeaderMap,
+    license: Option<&str>,
+    answer: impl FnOnce(&StateWorld, &UserKey) -> Response,
 ) -> Response {
     sim.requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let credentials = basic_credentials(&headers);
+    let credentials = basic_credentials(headers);
     let user_key = credentials.as_ref().map(|(_, user)| user.as_str());
+    let limits = sim.limits();
+    let too_many = || faults::too_many_requests(limits.retry_after.then_some(1));
     // Held until the answer is made, so that slow answers count as concurrent.
-    let _in_flight = match &credentials {
-        Some((vendor, _)) => match sim.admit_vendor_get(&state, vendor) {
-            Some(place) => Some(place),
-            None => return faults::too_many_requests(sim.limits().retry_after.then_some(1)),
-        },
-        None => None,
-    };
-    if let Some(replaced) = apply_fault(&sim, &state, user_key).await {
+    let mut places = Vec::new();
+    if let Some((vendor, _)) = &credentials {
+        let key = format!("{}/vendor/{vendor}", state.to_ascii_lowercase());
+        match sim.meter.admit(
+            key,
+            limits.per_vendor_per_second,
+            limits.per_vendor_concurrent,
+        ) {
+            Some(place) => places.push(place),
+            None => return too_many(),
+        }
+    }
+    if let Some(license) = license {
+        let key = format!("{}/facility/{license}", state.to_ascii_lowercase());
+        match sim.meter.admit(
+            key,
+            limits.per_facility_per_second,
+            limits.per_facility_concurrent,
+        ) {
+            Some(place) => places.push(place),
+            None => return too_many(),
+        }
+    }
+    if let Some(replaced) = apply_fault(sim, state, user_key).await {
         return replaced;
     }
     let states = sim.lock();
@@ -275,8 +306,100 @@ async fn facilities(
     let Some((vendor, user)) = credentials else {
         return unauthorized(AuthFailure::MissingOrMalformed);
     };
-    match world.authenticate(&vendor, &user) {
-        Ok(key) => axum::Json(world.facilities_json(key)).into_response(),
-        Err(why) => unauthorized(why),
+    let key = match world.authenticate(&vendor, &user) {
+        Ok(key) => key,
+        Err(why) => return unauthorized(why),
+    };
+    if let Some(license) = license
+        && !key.facilities.contains(license)
+    {
+        return if sim.license_denied_with_403() {
+            StatusCode::FORBIDDEN.into_response()
+        } else {
+            unauthorized(AuthFailure::LicenseNotReached)
+        };
     }
+    answer(world, key)
+}
+
+/// `GET /{state}/facilities/v2/`: the facilities the user key reaches (not paged).
+async fn facilities(
+    State(sim): State<Simulator>,
+    Path(state): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    metrc_get(&sim, &state, &headers, None, |world, key| {
+        axum::Json(world.facilities_json(key)).into_response()
+    })
+    .await
+}
+
+/// `GET /{state}/unitsofmeasure/v2/active`: METRC's units, a bare array.
+async fn units(
+    State(sim): State<Simulator>,
+    Path(state): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    metrc_get(&sim, &state, &headers, None, |_, _| {
+        axum::Json(world::units_json()).into_response()
+    })
+    .await
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ListQuery {
+    #[serde(rename = "licenseNumber")]
+    license_number: Option<String>,
+    #[serde(rename = "pageNumber")]
+    page_number: Option<usize>,
+    #[serde(rename = "pageSize")]
+    page_size: Option<usize>,
+}
+
+/// `GET /{state}/packages/v2/adjust/reasons?licenseNumber=`: the state's adjustment reasons, in the
+/// paged envelope.
+async fn adjust_reasons(
+    State(sim): State<Simulator>,
+    Path(state): Path<String>,
+    Query(query): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(license) = query
+        .license_number
+        .as_deref()
+        .filter(|l| !l.trim().is_empty())
+    else {
+        return bad_request("licenseNumber is required.");
+    };
+    let page = match paging(query.page_number, query.page_size) {
+        Ok(page) => page,
+        Err(message) => return bad_request(message),
+    };
+    metrc_get(&sim, &state, &headers, Some(license), |world, _| {
+        axum::Json(world::paged(world.adjust_reasons_json(), page)).into_response()
+    })
+    .await
+}
+
+/// `pageNumber` (1-based) and `pageSize` (at most 20); without `pageSize`, one page of everything.
+/// An error is the message of METRC's 400.
+fn paging(
+    page_number: Option<usize>,
+    page_size: Option<usize>,
+) -> Result<Option<(usize, usize)>, &'static str> {
+    match (page_number, page_size) {
+        (_, None) => Ok(None),
+        (_, Some(size)) if size == 0 || size > 20 => Err("pageSize must be between 1 and 20."),
+        (Some(0), _) => Err("pageNumber starts at 1."),
+        (number, Some(size)) => Ok(Some((number.unwrap_or(1), size))),
+    }
+}
+
+/// METRC's whole-request 400: `{"Message": …}`.
+fn bad_request(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(serde_json::json!({ "Message": message })),
+    )
+        .into_response()
 }

@@ -14,6 +14,16 @@ pub struct StateWorld {
     pub user_keys: BTreeMap<String, UserKey>,
     /// Facilities by license number.
     pub facilities: BTreeMap<String, Facility>,
+    /// The state's package adjustment reasons.
+    pub adjust_reasons: Vec<AdjustReason>,
+}
+
+/// A package adjustment reason, as `GET /packages/v2/adjust/reasons` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdjustReason {
+    pub name: String,
+    pub requires_note: bool,
+    pub requires_waste_weight: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +48,8 @@ pub enum AuthFailure {
     UnknownVendorKey,
     UnknownUserKey,
     RevokedUserKey,
+    /// A license-scoped call for a license the key does not reach.
+    LicenseNotReached,
 }
 
 impl StateWorld {
@@ -64,6 +76,58 @@ impl StateWorld {
             .collect();
         serde_json::Value::Array(list)
     }
+}
+
+impl StateWorld {
+    /// The adjustment reasons in METRC's shape.
+    pub fn adjust_reasons_json(&self) -> Vec<serde_json::Value> {
+        self.adjust_reasons
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "Name": r.name,
+                    "RequiresNote": r.requires_note,
+                    "RequiresWasteWeight": r.requires_waste_weight,
+                    "RequiresImmatureWasteWeight": false,
+                    "RequiresMatureWasteWeight": false,
+                })
+            })
+            .collect()
+    }
+}
+
+/// METRC's active units of measure (`GET /unitsofmeasure/v2/active`): a bare array.
+pub fn units_json() -> serde_json::Value {
+    let unit = |kind: &str, name: &str, abbreviation: &str| serde_json::json!({ "QuantityType": kind, "Name": name, "Abbreviation": abbreviation });
+    serde_json::Value::Array(vec![
+        unit("CountBased", "Each", "ea"),
+        unit("WeightBased", "Ounces", "oz"),
+        unit("WeightBased", "Pounds", "lb"),
+        unit("WeightBased", "Grams", "g"),
+        unit("WeightBased", "Milligrams", "mg"),
+        unit("WeightBased", "Kilograms", "kg"),
+    ])
+}
+
+/// METRC's v2 list envelope. `page` is (1-based number, size); `None` is one page of everything.
+pub fn paged(records: Vec<serde_json::Value>, page: Option<(usize, usize)>) -> serde_json::Value {
+    let total = records.len();
+    let (number, size) = page.unwrap_or((1, total.max(1)));
+    let data: Vec<serde_json::Value> = records
+        .into_iter()
+        .skip((number - 1).saturating_mul(size))
+        .take(size)
+        .collect();
+    serde_json::json!({
+        "Data": data,
+        "Total": total,
+        "TotalRecords": total,
+        "PageSize": size,
+        "RecordsOnPage": data.len(),
+        "Page": number,
+        "CurrentPage": number,
+        "TotalPages": total.div_ceil(size),
+    })
 }
 
 /// One element of `GET /facilities/v2/`, with the fields METRC's 2026 documentation lists.

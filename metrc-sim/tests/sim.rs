@@ -487,3 +487,126 @@ async fn limits_switched_off_let_every_request_through() {
         assert_eq!(response.status(), StatusCode::OK);
     }
 }
+
+async fn get_as(base: &str, path: &str, user_key: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .header("authorization", basic(VENDOR_KEY, user_key))
+        .send()
+        .await
+        .expect("request")
+}
+
+#[tokio::test]
+async fn units_of_measure_are_metrcs_six() {
+    let (_sim, base) = demo().await;
+    let response = get_as(&base, "/co/unitsofmeasure/v2/active", CO_BOTH).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let units: serde_json::Value = response.json().await.expect("json");
+    let abbreviations: Vec<_> = units
+        .as_array()
+        .expect("a bare array")
+        .iter()
+        .map(|u| u["Abbreviation"].as_str().expect("abbreviation"))
+        .collect();
+    assert_eq!(abbreviations, ["ea", "oz", "lb", "g", "mg", "kg"]);
+    assert_eq!(units[0]["QuantityType"], "CountBased");
+}
+
+#[tokio::test]
+async fn adjustment_reasons_come_in_the_paged_envelope() {
+    let (_sim, base) = demo().await;
+    let all: serde_json::Value = get_as(
+        &base,
+        &format!("/co/packages/v2/adjust/reasons?licenseNumber={COLFAX}"),
+        CO_BOTH,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(all["Total"], 4);
+    assert_eq!(all["TotalPages"], 1);
+    let theft = all["Data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .find(|r| r["Name"] == "Theft")
+        .expect("theft");
+    assert_eq!(theft["RequiresNote"], true);
+
+    let page2: serde_json::Value = get_as(
+        &base,
+        &format!("/co/packages/v2/adjust/reasons?licenseNumber={COLFAX}&pageNumber=2&pageSize=3"),
+        CO_BOTH,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(page2["RecordsOnPage"], 1);
+    assert_eq!(page2["Page"], 2);
+    assert_eq!(page2["TotalPages"], 2);
+    assert_eq!(page2["PageSize"], 3);
+}
+
+#[tokio::test]
+async fn license_scoped_calls_check_the_license_and_the_paging() {
+    let (sim, base) = demo().await;
+    let reasons = |license: &str, extra: &str| {
+        format!("/co/packages/v2/adjust/reasons?licenseNumber={license}{extra}")
+    };
+    // The key does not reach 402R-00102: 401, as METRC answers (403 by switch).
+    let denied = get_as(&base, &reasons(PEARL, ""), CO_COLFAX_ONLY).await;
+    assert_eq!(denied.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(denied.text().await.expect("body"), "");
+    sim.set_license_denied_with_403(true);
+    let forbidden = get_as(&base, &reasons(PEARL, ""), CO_COLFAX_ONLY).await;
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+    // Missing license and bad paging are whole-request 400s with a message.
+    for path in [
+        "/co/packages/v2/adjust/reasons".to_owned(),
+        reasons(COLFAX, "&pageSize=21"),
+        reasons(COLFAX, "&pageSize=5&pageNumber=0"),
+    ] {
+        let response = get_as(&base, &path, CO_BOTH).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert!(body["Message"].is_string(), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn license_scoped_gets_count_against_the_facility_limit() {
+    let (sim, base) = demo().await;
+    sim.set_limits(metrc_sim::limits::Limits {
+        per_facility_per_second: Some(2),
+        ..metrc_sim::limits::Limits::OFF
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let path = format!("/co/packages/v2/adjust/reasons?licenseNumber={COLFAX}");
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(get_as(&base, &path, CO_BOTH).await.status());
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    // Another facility, and /facilities/v2/, are not held back by it.
+    let other = get_as(
+        &base,
+        &format!("/co/packages/v2/adjust/reasons?licenseNumber={PEARL}"),
+        CO_BOTH,
+    )
+    .await;
+    assert_eq!(other.status(), StatusCode::OK);
+    assert_eq!(
+        get_as(&base, "/co/facilities/v2/", CO_BOTH).await.status(),
+        StatusCode::OK
+    );
+}
