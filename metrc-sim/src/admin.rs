@@ -10,6 +10,9 @@
 //! - `POST /_sim/states/{state}/user-keys/{key}/rotate` → `{"key": new key}`
 //! - `POST /_sim/faults` `{"state", "user_key"?, "kind", "times"?, …}` (see [`crate::faults::Fault`]);
 //!   `DELETE /_sim/faults` clears them all
+//! - `POST /_sim/states/{state}/packages` `{"license_number", "label", "unit", "quantity"}`
+//! - `GET  /_sim/states/{state}/reports` → `{"receipts": […], "adjustments": […]}`: everything accepted,
+//!   each with the user key it came under
 //! - `POST /_sim/states/{state}/adjust-reasons` `{"name", "requires_note", "requires_waste_weight"}`
 //! - `PUT /_sim/switches` `{"license_denied_with_403": bool}` — answer a license the key does not
 //!   reach with 403 instead of 401
@@ -43,6 +46,8 @@ pub fn router() -> Router<Simulator> {
         .route("/limits", get(limits).put(set_limits))
         .route("/switches", put(set_switches))
         .route("/states/{state}/adjust-reasons", post(add_adjust_reason))
+        .route("/states/{state}/packages", post(add_package))
+        .route("/states/{state}/reports", get(reports))
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,4 +170,21 @@ async fn add_adjust_reason(
 ) -> StatusCode {
     sim.add_adjust_reason(&state, reason);
     StatusCode::NO_CONTENT
+}
+
+async fn add_package(
+    State(sim): State<Simulator>,
+    Path(state): Path<String>,
+    Json(package): Json<crate::reports::Package>,
+) -> StatusCode {
+    sim.add_package(&state, package);
+    StatusCode::NO_CONTENT
+}
+
+async fn reports(State(sim): State<Simulator>, Path(state): Path<String>) -> Response {
+    Json(serde_json::json!({
+        "receipts": sim.receipts(&state),
+        "adjustments": sim.adjustments(&state),
+    }))
+    .into_response()
 }

@@ -60,10 +60,39 @@ pub fn seed(sim: &Simulator) {
             );
         }
     }
+    // Three packages with stock at each license: flower by weight, pre-rolls and edibles by count.
+    for (state, license) in [("co", COLFAX), ("co", PEARL), ("ma", NEWBURY)] {
+        for (suffix, unit, quantity) in [
+            ("0001", "Grams", 1000.0),
+            ("0002", "Each", 200.0),
+            ("0003", "Each", 150.0),
+        ] {
+            sim.add_package(
+                state,
+                crate::reports::Package {
+                    license_number: license.into(),
+                    label: package_label(license, suffix),
+                    unit: unit.into(),
+                    quantity,
+                    active: true,
+                },
+            );
+        }
+    }
     sim.add_user_key("co", CO_BOTH, &[COLFAX, PEARL]);
     sim.add_user_key("co", CO_COLFAX_ONLY, &[COLFAX]);
     sim.add_user_key("ma", MA_NEWBURY, &[NEWBURY]);
     sim.add_user_key("co", CO_REVOKED, &[COLFAX, PEARL]);
     sim.revoke_user_key("co", CO_REVOKED);
     sim.add_user_key("co", CO_MANAGER, &[COLFAX, PEARL]);
+}
+
+/// The demo package labels: `1A4` + the license number without punctuation, padded, + a suffix
+/// (`0001` grams of flower, `0002` and `0003` counted items), e.g. `1A4402R00101000000000001`.
+pub fn package_label(license: &str, suffix: &str) -> String {
+    let compact: String = license
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    format!("1A4{compact:0<17}{suffix}")
 }

@@ -14,6 +14,7 @@ pub mod admin;
 pub mod demo;
 pub mod faults;
 pub mod limits;
+pub mod reports;
 pub mod world;
 
 use axum::Router;
@@ -71,6 +72,34 @@ impl Simulator {
 
     pub fn add_adjust_reason(&self, state: &str, reason: world::AdjustReason) {
         self.with_state(state, |w| w.adjust_reasons.push(reason));
+    }
+
+    pub fn add_package(&self, state: &str, package: reports::Package) {
+        self.with_state(state, |w| {
+            w.packages.insert(
+                (package.license_number.clone(), package.label.clone()),
+                package,
+            )
+        });
+    }
+
+    /// A package's stock now, if the package exists.
+    pub fn stock(&self, state: &str, license: &str, label: &str) -> Option<f64> {
+        self.with_state(state, |w| {
+            w.packages
+                .get(&(license.to_owned(), label.to_owned()))
+                .map(|p| p.quantity)
+        })
+    }
+
+    /// The sales receipts accepted in a state, with the user key each came under.
+    pub fn receipts(&self, state: &str) -> Vec<reports::Recorded> {
+        self.with_state(state, |w| w.receipts.clone())
+    }
+
+    /// The package adjustments accepted in a state, with the user key each came under.
+    pub fn adjustments(&self, state: &str) -> Vec<reports::Recorded> {
+        self.with_state(state, |w| w.adjustments.clone())
     }
 
     /// Adds (or replaces) a live user key reaching the given license numbers.
@@ -189,6 +218,18 @@ impl Simulator {
             .route("/{state}/facilities/v1", get(facilities))
             .route("/{state}/unitsofmeasure/v2/active", get(units))
             .route("/{state}/packages/v2/adjust/reasons", get(adjust_reasons))
+            .route(
+                "/{state}/sales/v2/receipts",
+                axum::routing::post(post_receipts),
+            )
+            .route(
+                "/{state}/packages/v2/adjust",
+                axum::routing::post(post_adjustments),
+            )
+            .route(
+                "/{state}/sales/v2/receipts/external/{number}",
+                get(receipt_by_external_number),
+            )
             .fallback(|| async { StatusCode::NOT_FOUND });
         metrc
             .nest("/_sim", admin::router())
@@ -402,4 +443,159 @@ fn bad_request(message: &str) -> Response {
         axum::Json(serde_json::json!({ "Message": message })),
     )
         .into_response()
+}
+
+/// Which kind of batch a POST carries.
+#[derive(Debug, Clone, Copy)]
+enum Batch {
+    Receipts,
+    Adjustments,
+}
+
+/// A METRC POST: faults (a dropped connection comes *after* the batch was accepted, so the sender
+/// cannot know whether it was), the 10-object limit, authentication and the license, the row rules for
+/// the whole batch, then stock moves and everything is recorded under the user key.
+async fn metrc_post(
+    sim: &Simulator,
+    state: &str,
+    headers: &HeaderMap,
+    license: Option<&str>,
+    body: &[u8],
+    batch: Batch,
+) -> Response {
+    sim.requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let credentials = basic_credentials(headers);
+    let user_key = credentials.as_ref().map(|(_, user)| user.as_str());
+    let mut drop_after = None;
+    if let Some(kind) = sim.take_fault(state, user_key) {
+        match kind.effect() {
+            Effect::Delay(delay) => tokio::time::sleep(delay).await,
+            Effect::Replace(response) if matches!(kind, FaultKind::DropConnection) => {
+                drop_after = Some(response);
+            }
+            Effect::Replace(response) => return response,
+        }
+    }
+    let Some(license) = license.filter(|l| !l.trim().is_empty()) else {
+        return bad_request("licenseNumber is required.");
+    };
+    let Ok(serde_json::Value::Array(rows)) = serde_json::from_slice::<serde_json::Value>(body)
+    else {
+        return bad_request("The request body must be a JSON array.");
+    };
+    if rows.len() > reports::MAX_OBJECTS {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            axum::Json(serde_json::json!({
+                "Message": format!("No more than {} objects may be sent at once.", reports::MAX_OBJECTS)
+            })),
+        )
+            .into_response();
+    }
+    let mut states = sim.lock();
+    let Some(world) = states.get_mut(&state.to_ascii_lowercase()) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let Some((vendor, user)) = credentials else {
+        return unauthorized(AuthFailure::MissingOrMalformed);
+    };
+    let reaches = match world.authenticate(&vendor, &user) {
+        Ok(key) => key.facilities.contains(license),
+        Err(why) => return unauthorized(why),
+    };
+    if !reaches {
+        return if sim.license_denied_with_403() {
+            StatusCode::FORBIDDEN.into_response()
+        } else {
+            unauthorized(AuthFailure::LicenseNotReached)
+        };
+    }
+    let (errors, moved) = match batch {
+        Batch::Receipts => reports::check_receipts(world, license, &rows),
+        Batch::Adjustments => reports::check_adjustments(world, license, &rows),
+    };
+    if !errors.is_empty() {
+        return (StatusCode::BAD_REQUEST, axum::Json(errors)).into_response();
+    }
+    for (label, delta) in moved {
+        if let Some(package) = world.packages.get_mut(&(license.to_owned(), label)) {
+            package.quantity += delta;
+        }
+    }
+    let mut ids = Vec::with_capacity(rows.len());
+    for row in rows {
+        world.last_id += 1;
+        ids.push(world.last_id);
+        let recorded = reports::Recorded {
+            id: world.last_id,
+            license_number: license.to_owned(),
+            user_key: user.clone(),
+            body: row,
+        };
+        match batch {
+            Batch::Receipts => world.receipts.push(recorded),
+            Batch::Adjustments => world.adjustments.push(recorded),
+        }
+    }
+    drop_after.unwrap_or_else(|| {
+        axum::Json(serde_json::json!({ "Ids": ids, "Warnings": null })).into_response()
+    })
+}
+
+/// `POST /{state}/sales/v2/receipts?licenseNumber=`
+async fn post_receipts(
+    State(sim): State<Simulator>,
+    Path(state): Path<String>,
+    Query(query): Query<ListQuery>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let license = query.license_number.as_deref();
+    metrc_post(&sim, &state, &headers, license, &body, Batch::Receipts).await
+}
+
+/// `POST /{state}/packages/v2/adjust?licenseNumber=`
+async fn post_adjustments(
+    State(sim): State<Simulator>,
+    Path(state): Path<String>,
+    Query(query): Query<ListQuery>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let license = query.license_number.as_deref();
+    metrc_post(&sim, &state, &headers, license, &body, Batch::Adjustments).await
+}
+
+/// `GET /{state}/sales/v2/receipts/external/{number}?licenseNumber=`: the receipt, or 404 with a
+/// message when none has that external number at the license.
+async fn receipt_by_external_number(
+    State(sim): State<Simulator>,
+    Path((state, number)): Path<(String, String)>,
+    Query(query): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(license) = query
+        .license_number
+        .as_deref()
+        .filter(|l| !l.trim().is_empty())
+    else {
+        return bad_request("licenseNumber is required.");
+    };
+    metrc_get(&sim, &state, &headers, Some(license), |world, _| {
+        let found = world.receipts.iter().rev().find(|r| {
+            r.license_number == license && r.body["ExternalReceiptNumber"].as_str() == Some(&number)
+        });
+        match found {
+            Some(receipt) => axum::Json(world::receipt_json(receipt)).into_response(),
+            None => (
+                StatusCode::NOT_FOUND,
+                axum::Json(
+                    serde_json::json!({ "Message": "No receipt has that external number." }),
+                ),
+            )
+                .into_response(),
+        }
+    })
+    .await
 }

@@ -16,6 +16,14 @@ pub struct StateWorld {
     pub facilities: BTreeMap<String, Facility>,
     /// The state's package adjustment reasons.
     pub adjust_reasons: Vec<AdjustReason>,
+    /// Packages by (license number, label).
+    pub packages: BTreeMap<(String, String), crate::reports::Package>,
+    /// Sales receipts accepted, in order.
+    pub receipts: Vec<crate::reports::Recorded>,
+    /// Package adjustments accepted, in order.
+    pub adjustments: Vec<crate::reports::Recorded>,
+    /// The last id handed out for an accepted object.
+    pub last_id: u64,
 }
 
 /// A package adjustment reason, as `GET /packages/v2/adjust/reasons` lists it.
@@ -169,5 +177,27 @@ fn facility_json(id: usize, f: &Facility) -> serde_json::Value {
         },
         "AllowTransferOfOnHoldPackages": null,
         "AllowTransferOfOnRecallPackages": null
+    })
+}
+
+/// A recorded receipt as `GET /sales/v2/receipts/external/{number}` returns it.
+pub fn receipt_json(receipt: &crate::reports::Recorded) -> serde_json::Value {
+    let body = &receipt.body;
+    let lines = body["Transactions"].as_array().cloned().unwrap_or_default();
+    let total: f64 = lines.iter().filter_map(|l| l["TotalAmount"].as_f64()).sum();
+    serde_json::json!({
+        "Id": receipt.id,
+        "ReceiptNumber": format!("{:010}", receipt.id),
+        "ExternalReceiptNumber": body["ExternalReceiptNumber"],
+        "SalesDateTime": body["SalesDateTime"],
+        "SalesCustomerType": body["SalesCustomerType"],
+        "TotalPackages": lines.len(),
+        "TotalPrice": total,
+        "Transactions": lines,
+        "IsFinal": false,
+        "ArchivedDate": null,
+        "RecordedDateTime": "2026-01-01T00:00:00+00:00",
+        "RecordedByUserName": null,
+        "LastModified": "2026-01-01T00:00:00+00:00",
     })
 }

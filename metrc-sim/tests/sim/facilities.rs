@@ -1,19 +1,12 @@
-//! The simulator against its HTTP surface, as a METRC client sees it.
+//! Keys, facilities, units, reasons, limits and faults.
 
+use crate::demo;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use metrc_sim::Simulator;
 use metrc_sim::demo::{
     CO_BOTH, CO_COLFAX_ONLY, CO_MANAGER, CO_REVOKED, COLFAX, MA_NEWBURY, NEWBURY, PEARL, VENDOR_KEY,
 };
 use reqwest::StatusCode;
-
-async fn demo() -> (Simulator, String) {
-    let (sim, addr) = metrc_sim::start_demo(Default::default())
-        .await
-        .expect("listens");
-    (sim, format!("http://{addr}"))
-}
 
 fn basic(vendor: &str, user: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{vendor}:{user}")))
