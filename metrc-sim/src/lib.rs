@@ -220,11 +220,11 @@ impl Simulator {
             .route("/{state}/packages/v2/adjust/reasons", get(adjust_reasons))
             .route(
                 "/{state}/sales/v2/receipts",
-                axum::routing::post(post_receipts),
+                axum::routing::post(|s, p, q, h, b| post_batch(s, p, q, h, b, Batch::Receipts)),
             )
             .route(
                 "/{state}/packages/v2/adjust",
-                axum::routing::post(post_adjustments),
+                axum::routing::post(|s, p, q, h, b| post_batch(s, p, q, h, b, Batch::Adjustments)),
             )
             .route(
                 "/{state}/sales/v2/receipts/external/{number}",
@@ -543,28 +543,17 @@ async fn metrc_post(
     })
 }
 
-/// `POST /{state}/sales/v2/receipts?licenseNumber=`
-async fn post_receipts(
+/// `POST /{state}/sales/v2/receipts?licenseNumber=` and `POST /{state}/packages/v2/adjust?licenseNumber=`.
+async fn post_batch(
     State(sim): State<Simulator>,
     Path(state): Path<String>,
     Query(query): Query<ListQuery>,
     headers: HeaderMap,
     body: axum::body::Bytes,
+    batch: Batch,
 ) -> Response {
     let license = query.license_number.as_deref();
-    metrc_post(&sim, &state, &headers, license, &body, Batch::Receipts).await
-}
-
-/// `POST /{state}/packages/v2/adjust?licenseNumber=`
-async fn post_adjustments(
-    State(sim): State<Simulator>,
-    Path(state): Path<String>,
-    Query(query): Query<ListQuery>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let license = query.license_number.as_deref();
-    metrc_post(&sim, &state, &headers, license, &body, Batch::Adjustments).await
+    metrc_post(&sim, &state, &headers, license, &body, batch).await
 }
 
 /// `GET /{state}/sales/v2/receipts/external/{number}?licenseNumber=`: the receipt, or 404 with a
