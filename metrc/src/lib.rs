@@ -2,13 +2,17 @@
 //! implementation, over reqwest. METRC's answers are classified once, in [`MetrcError`]: an outage is
 //! never reported as a bad key.
 //!
-//! So far: `verify_key` (one `GET /facilities/v2/` whatever the number of licenses), with GET retries
-//! (backoff with jitter, `Retry-After` honoured) inside an overall deadline.
+//! `verify_key` makes one `GET /facilities/v2/` whatever the number of licenses; GETs are retried
+//! (backoff with jitter, `Retry-After` honoured) inside an overall deadline. `send_receipts` and
+//! `send_adjustments` follow the rules in [`reports`]: batches of 10, bad rows set aside, no blind POST
+//! retry, receipts looked up after an ambiguous failure, adjustments then "outcome unknown".
 
 pub mod facilities;
+pub mod reports;
 
 use facilities::ReachedFacility;
 use rand::Rng;
+use reports::{Adjustment, Delivery, Posted, Receipt};
 use shared::{LicenseNumber, MetrcUserKey, StateCode};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -97,6 +101,10 @@ pub enum MetrcError {
     /// 5xx, a timeout, a failed connection or an answer that could not be read, until the deadline.
     #[error("METRC is unavailable: {0}")]
     Unavailable(String),
+    /// 401 or 403 on a license-scoped call: the key is invalid, does not reach the license, or lacks a
+    /// permission. `verify_key` tells which.
+    #[error("METRC refused the call for this license")]
+    Refused,
     /// We have no vendor key for the state.
     #[error("no METRC vendor key is configured for {0}")]
     NotConfigured(StateCode),
@@ -123,6 +131,24 @@ pub trait Metrc: Send + Sync {
         key: &MetrcUserKey,
         licenses: &[LicenseNumber],
     ) -> impl Future<Output = Result<KeyCheck, MetrcError>> + Send;
+
+    /// Sends sales receipts for a license; one [`Delivery`] per receipt, in order.
+    fn send_receipts(
+        &self,
+        state: StateCode,
+        key: &MetrcUserKey,
+        license: &LicenseNumber,
+        receipts: &[Receipt],
+    ) -> impl Future<Output = Vec<Delivery>> + Send;
+
+    /// Sends package adjustments for a license; one [`Delivery`] per adjustment, in order.
+    fn send_adjustments(
+        &self,
+        state: StateCode,
+        key: &MetrcUserKey,
+        license: &LicenseNumber,
+        adjustments: &[Adjustment],
+    ) -> impl Future<Output = Vec<Delivery>> + Send;
 }
 
 /// The reqwest implementation: one pooled client for every state.
@@ -145,6 +171,35 @@ impl HttpMetrc {
         Ok(HttpMetrc { http, settings })
     }
 
+    fn vendor(&self, state: StateCode) -> Result<&str, MetrcError> {
+        self.settings
+            .vendor_key(state)
+            .ok_or(MetrcError::NotConfigured(state))
+    }
+
+    /// A state's METRC URL for a path given as segments (each percent-encoded as needed) and a query.
+    fn url(
+        &self,
+        state: StateCode,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<reqwest::Url, MetrcError> {
+        let base = self.settings.base_url(state);
+        let mut url = reqwest::Url::parse(&format!("{base}/")).map_err(|_| {
+            MetrcError::Unavailable(format!("the METRC URL for {state} is not valid"))
+        })?;
+        url.path_segments_mut()
+            .map_err(|()| {
+                MetrcError::Unavailable(format!("the METRC URL for {state} is not valid"))
+            })?
+            .pop_if_empty()
+            .extend(segments);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Ok(url)
+    }
+
     /// A GET with retries: 429, 5xx, timeouts, dropped connections and 200 answers that `parse`
     /// cannot read are tried again with growing, jittered pauses (or the `Retry-After` METRC asks for)
     /// until the deadline. Other 4xx answers are final at once. Returns the status of the last answer
@@ -152,21 +207,17 @@ impl HttpMetrc {
     async fn get<T>(
         &self,
         state: StateCode,
-        path: &str,
+        url: reqwest::Url,
         user_key: &MetrcUserKey,
         parse: impl Fn(&[u8]) -> Option<T>,
     ) -> Result<(u16, Option<T>), MetrcError> {
-        let vendor = self
-            .settings
-            .vendor_key(state)
-            .ok_or(MetrcError::NotConfigured(state))?;
-        let url = format!("{}{path}", self.settings.base_url(state));
+        let vendor = self.vendor(state)?;
         let deadline = Instant::now() + self.settings.deadline;
         let mut pause = Duration::from_millis(200);
         loop {
             let attempt = self
                 .http
-                .get(&url)
+                .get(url.clone())
                 .basic_auth(vendor, Some(user_key.expose_secret()))
                 .send();
             let failure = match tokio::time::timeout_at(deadline, attempt).await {
@@ -207,6 +258,208 @@ impl HttpMetrc {
         }
     }
 }
+
+impl HttpMetrc {
+    /// One POST of a batch, classified. Never retried here.
+    async fn post_once<T: serde::Serialize + Sync>(
+        &self,
+        state: StateCode,
+        url: reqwest::Url,
+        key: &MetrcUserKey,
+        batch: &[T],
+    ) -> Posted {
+        let vendor = match self.vendor(state) {
+            Ok(vendor) => vendor,
+            Err(e) => return Posted::Refused(e),
+        };
+        let sent = self
+            .http
+            .post(url)
+            .basic_auth(vendor, Some(key.expose_secret()))
+            .json(batch)
+            .send()
+            .await;
+        let response = match sent {
+            // Not connected at all: nothing reached METRC.
+            Err(e) if e.is_connect() => {
+                return Posted::NotTaken(MetrcError::Unavailable(describe(&e)));
+            }
+            Err(e) => return Posted::Ambiguous(describe(&e)),
+            Ok(response) => response,
+        };
+        let status = response.status().as_u16();
+        let retry_after = retry_after(&response);
+        let body = response.bytes().await;
+        match (status, body) {
+            (200, Ok(_)) => Posted::Accepted,
+            (200, Err(e)) => Posted::Ambiguous(describe(&e)),
+            (400, Ok(body)) => reports::read_400(&body),
+            (401 | 403, _) => Posted::Refused(MetrcError::Refused),
+            (429, _) => Posted::NotTaken(MetrcError::RateLimited { retry_after }),
+            (503, _) => Posted::NotTaken(MetrcError::Unavailable("status 503".into())),
+            (500..=599, _) => Posted::Ambiguous(format!("status {status}")),
+            (_, Err(e)) => Posted::Ambiguous(describe(&e)),
+            (other, Ok(_)) => Posted::Refused(MetrcError::Unexpected(other)),
+        }
+    }
+
+    /// Whether METRC has a receipt with this external number at the license; `None` if it cannot tell.
+    async fn receipt_exists(
+        &self,
+        state: StateCode,
+        key: &MetrcUserKey,
+        license: &LicenseNumber,
+        external_number: &str,
+    ) -> Option<bool> {
+        let url = self
+            .url(
+                state,
+                &["sales", "v2", "receipts", "external", external_number],
+                &[("licenseNumber", license.as_str())],
+            )
+            .ok()?;
+        let found = |body: &[u8]| {
+            serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .filter(|v| v.is_object())
+        };
+        match self.get(state, url, key, found).await {
+            Ok((200, Some(_))) => Some(true),
+            Ok((404, _)) => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Sends objects in batches of at most 10, following the rules in [`reports`]. `lookup` says, for an
+    /// object, whether METRC already has it (receipts), or is `None` when objects cannot be looked up
+    /// (adjustments).
+    async fn send<T, L, F>(
+        &self,
+        state: StateCode,
+        key: &MetrcUserKey,
+        path: &[&str],
+        license: &LicenseNumber,
+        objects: &[T],
+        lookup: Option<L>,
+    ) -> Vec<Delivery>
+    where
+        T: serde::Serialize + Sync,
+        L: Fn(usize) -> F,
+        F: Future<Output = Option<bool>>,
+    {
+        let mut deliveries: Vec<Option<Delivery>> = vec![None; objects.len()];
+        let url = match self.url(state, path, &[("licenseNumber", license.as_str())]) {
+            Ok(url) => url,
+            Err(e) => return vec![Delivery::NotSent(e); objects.len()],
+        };
+        let deadline = Instant::now() + self.settings.deadline;
+        let indices: Vec<usize> = (0..objects.len()).collect();
+        for chunk in indices.chunks(reports::MAX_BATCH) {
+            let mut pending: Vec<usize> = chunk.to_vec();
+            let mut pause = Duration::from_millis(200);
+            while !pending.is_empty() {
+                let batch: Vec<&T> = pending.iter().map(|&i| &objects[i]).collect();
+                match self.post_once(state, url.clone(), key, &batch).await {
+                    Posted::Accepted => {
+                        for &i in &pending {
+                            deliveries[i] = Some(Delivery::Accepted);
+                        }
+                        pending.clear();
+                    }
+                    Posted::RowErrors(rows) => {
+                        let mut bad: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+                        for (row, message) in rows {
+                            if let Some(&i) = pending.get(row) {
+                                bad.entry(i).or_default().push(message);
+                            }
+                        }
+                        if bad.is_empty() {
+                            // Row numbers we cannot place: do not guess which objects were bad.
+                            for &i in &pending {
+                                deliveries[i] = Some(Delivery::Rejected(vec![
+                                    "METRC refused the batch for rows it did not name.".into(),
+                                ]));
+                            }
+                            pending.clear();
+                        } else {
+                            pending.retain(|i| !bad.contains_key(i));
+                            for (i, messages) in bad {
+                                deliveries[i] = Some(Delivery::Rejected(messages));
+                            }
+                        }
+                    }
+                    Posted::WholeRejected(message) => {
+                        for &i in &pending {
+                            deliveries[i] = Some(Delivery::Rejected(vec![message.clone()]));
+                        }
+                        pending.clear();
+                    }
+                    Posted::Refused(error) => {
+                        for &i in &pending {
+                            deliveries[i] = Some(Delivery::NotSent(error.clone()));
+                        }
+                        pending.clear();
+                    }
+                    Posted::Ambiguous(why) => {
+                        tracing::warn!(%state, reason = %why, "a METRC POST ended ambiguously");
+                        let Some(lookup) = &lookup else {
+                            for &i in &pending {
+                                deliveries[i] = Some(Delivery::OutcomeUnknown);
+                            }
+                            pending.clear();
+                            continue;
+                        };
+                        let mut still = Vec::new();
+                        for &i in &pending {
+                            match lookup(i).await {
+                                Some(true) => deliveries[i] = Some(Delivery::Accepted),
+                                Some(false) => still.push(i),
+                                None => deliveries[i] = Some(Delivery::OutcomeUnknown),
+                            }
+                        }
+                        pending = still;
+                        // METRC does not have these: send them again after a pause, inside the deadline.
+                        let wait = jittered(pause);
+                        if !pending.is_empty() && Instant::now() + wait >= deadline {
+                            for &i in &pending {
+                                deliveries[i] =
+                                    Some(Delivery::NotSent(MetrcError::Unavailable(why.clone())));
+                            }
+                            pending.clear();
+                        } else if !pending.is_empty() {
+                            tokio::time::sleep(wait).await;
+                            pause = (pause * 2).min(Duration::from_secs(3));
+                        }
+                    }
+                    Posted::NotTaken(error) => {
+                        let wait = match &error {
+                            MetrcError::RateLimited {
+                                retry_after: Some(after),
+                            } => *after,
+                            _ => jittered(pause),
+                        };
+                        if Instant::now() + wait >= deadline {
+                            for &i in &pending {
+                                deliveries[i] = Some(Delivery::NotSent(error.clone()));
+                            }
+                            pending.clear();
+                        } else {
+                            tokio::time::sleep(wait).await;
+                            pause = (pause * 2).min(Duration::from_secs(3));
+                        }
+                    }
+                }
+            }
+        }
+        deliveries
+            .into_iter()
+            .map(|d| d.unwrap_or(Delivery::OutcomeUnknown))
+            .collect()
+    }
+}
+
+/// The lookup of objects METRC cannot look up (adjustments).
+type NoLookup = fn(usize) -> std::future::Ready<Option<bool>>;
 
 /// Why a GET is tried again.
 #[derive(Debug)]
@@ -260,9 +513,8 @@ impl Metrc for HttpMetrc {
         key: &MetrcUserKey,
         licenses: &[LicenseNumber],
     ) -> Result<KeyCheck, MetrcError> {
-        let (status, reached) = self
-            .get(state, "/facilities/v2/", key, facilities::parse)
-            .await?;
+        let url = self.url(state, &["facilities", "v2", ""], &[])?;
+        let (status, reached) = self.get(state, url, key, facilities::parse).await?;
         match (status, reached) {
             (200, Some(reached)) => {
                 let missing = licenses
@@ -275,5 +527,45 @@ impl Metrc for HttpMetrc {
             (401 | 403, _) => Err(MetrcError::InvalidKey),
             (other, _) => Err(MetrcError::Unexpected(other)),
         }
+    }
+
+    async fn send_receipts(
+        &self,
+        state: StateCode,
+        key: &MetrcUserKey,
+        license: &LicenseNumber,
+        receipts: &[Receipt],
+    ) -> Vec<Delivery> {
+        let lookup = |i: usize| {
+            self.receipt_exists(state, key, license, &receipts[i].external_receipt_number)
+        };
+        self.send(
+            state,
+            key,
+            &["sales", "v2", "receipts"],
+            license,
+            receipts,
+            Some(lookup),
+        )
+        .await
+    }
+
+    async fn send_adjustments(
+        &self,
+        state: StateCode,
+        key: &MetrcUserKey,
+        license: &LicenseNumber,
+        adjustments: &[Adjustment],
+    ) -> Vec<Delivery> {
+        let no_lookup: Option<NoLookup> = None;
+        self.send(
+            state,
+            key,
+            &["packages", "v2", "adjust"],
+            license,
+            adjustments,
+            no_lookup,
+        )
+        .await
     }
 }

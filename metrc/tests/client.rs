@@ -242,3 +242,171 @@ async fn a_retry_after_longer_than_the_deadline_is_not_waited_for() {
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(s.sim.request_count(), 1);
 }
+
+mod reporting {
+    use super::*;
+    use metrc::reports::{Adjustment, Delivery, Receipt, Transaction};
+    use metrc_sim::demo::package_label;
+
+    fn receipt(number: &str, grams: f64) -> Receipt {
+        Receipt {
+            sales_date_time: "2026-11-27T14:05:09.000".into(),
+            external_receipt_number: number.into(),
+            sales_customer_type: "Consumer".into(),
+            transactions: vec![Transaction {
+                package_label: package_label(COLFAX, "0001"),
+                quantity: grams,
+                unit_of_measure: "Grams".into(),
+                total_amount: 12.5,
+            }],
+        }
+    }
+
+    fn adjustment(grams: f64) -> Adjustment {
+        Adjustment {
+            label: package_label(COLFAX, "0001"),
+            quantity: grams,
+            unit_of_measure: "Grams".into(),
+            adjustment_reason: "Drying".into(),
+            adjustment_date: "2026-11-27".into(),
+            reason_note: None,
+        }
+    }
+
+    fn colfax() -> LicenseNumber {
+        LicenseNumber::parse(COLFAX).expect("valid")
+    }
+
+    async fn send(s: &Setup, receipts: &[Receipt]) -> Vec<Delivery> {
+        s.client
+            .send_receipts(co(), &key(CO_BOTH), &colfax(), receipts)
+            .await
+    }
+
+    #[tokio::test]
+    async fn receipts_go_in_batches_of_ten_under_the_users_key() {
+        let s = setup(Duration::from_secs(5)).await;
+        let receipts: Vec<_> = (0..12).map(|i| receipt(&format!("R-{i}"), 1.0)).collect();
+        let deliveries = send(&s, &receipts).await;
+        assert!(
+            deliveries.iter().all(|d| *d == Delivery::Accepted),
+            "{deliveries:?}"
+        );
+        let recorded = s.sim.receipts("co");
+        assert_eq!(recorded.len(), 12);
+        assert!(recorded.iter().all(|r| r.user_key == CO_BOTH));
+        assert_eq!(s.sim.request_count(), 2, "two POSTs: 10 and 2");
+    }
+
+    /// METRC refuses the batch for one row: that row is rejected with METRC's words, the rest go.
+    #[tokio::test]
+    async fn a_bad_row_is_set_aside_and_the_rest_is_sent() {
+        let s = setup(Duration::from_secs(5)).await;
+        let mut bad = receipt("R-2", 1.0);
+        bad.sales_customer_type = "Tourist".into();
+        let deliveries = send(&s, &[receipt("R-1", 1.0), bad, receipt("R-3", 1.0)]).await;
+        assert_eq!(deliveries[0], Delivery::Accepted);
+        assert!(
+            matches!(&deliveries[1], Delivery::Rejected(m) if m[0].contains("customer type")),
+            "{deliveries:?}"
+        );
+        assert_eq!(deliveries[2], Delivery::Accepted);
+        let numbers: Vec<_> = s
+            .sim
+            .receipts("co")
+            .iter()
+            .map(|r| {
+                r.body["ExternalReceiptNumber"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(numbers, ["R-1", "R-3"]);
+    }
+
+    /// The connection drops after METRC took the sale: the client looks it up and does not send it twice.
+    #[tokio::test]
+    async fn a_dropped_connection_is_resolved_by_lookup_without_a_duplicate() {
+        let s = setup(Duration::from_secs(5)).await;
+        s.sim
+            .add_fault(fault("co", FaultKind::DropConnection, Some(1)));
+        let deliveries = send(&s, &[receipt("R-1", 1.0)]).await;
+        assert_eq!(deliveries, [Delivery::Accepted]);
+        assert_eq!(s.sim.receipts("co").len(), 1, "exactly once");
+    }
+
+    /// A 500 may or may not have taken the batch: look up, find nothing, send again.
+    #[tokio::test]
+    async fn after_a_server_error_a_receipt_not_found_is_sent_again() {
+        let s = setup(Duration::from_secs(5)).await;
+        s.sim
+            .add_fault(fault("co", FaultKind::ServerError, Some(1)));
+        let deliveries = send(&s, &[receipt("R-1", 1.0)]).await;
+        assert_eq!(deliveries, [Delivery::Accepted]);
+        assert_eq!(s.sim.receipts("co").len(), 1);
+    }
+
+    /// Adjustments cannot be looked up: after a drop they are "outcome unknown" and never re-posted.
+    #[tokio::test]
+    async fn an_ambiguous_adjustment_is_outcome_unknown_and_not_sent_again() {
+        let s = setup(Duration::from_secs(5)).await;
+        s.sim
+            .add_fault(fault("co", FaultKind::DropConnection, Some(1)));
+        let deliveries = s
+            .client
+            .send_adjustments(co(), &key(CO_BOTH), &colfax(), &[adjustment(-1.0)])
+            .await;
+        assert_eq!(deliveries, [Delivery::OutcomeUnknown]);
+        assert_eq!(
+            s.sim.adjustments("co").len(),
+            1,
+            "METRC has it once; we did not send it again"
+        );
+        assert_eq!(s.sim.request_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_rate_limited_batch_is_sent_again_after_retry_after() {
+        let s = setup(Duration::from_secs(5)).await;
+        s.sim.add_fault(fault(
+            "co",
+            FaultKind::RateLimited {
+                retry_after_secs: Some(1),
+            },
+            Some(1),
+        ));
+        let started = Instant::now();
+        let deliveries = s
+            .client
+            .send_adjustments(co(), &key(CO_BOTH), &colfax(), &[adjustment(-1.0)])
+            .await;
+        assert_eq!(deliveries, [Delivery::Accepted]);
+        assert!(started.elapsed() >= Duration::from_secs(1));
+        assert_eq!(s.sim.adjustments("co").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_outage_past_the_deadline_leaves_everything_not_sent() {
+        let s = setup(Duration::from_millis(1200)).await;
+        s.sim.add_fault(fault("co", FaultKind::Unavailable, None));
+        let deliveries = send(&s, &[receipt("R-1", 1.0)]).await;
+        assert!(
+            matches!(deliveries[0], Delivery::NotSent(MetrcError::Unavailable(_))),
+            "{deliveries:?}"
+        );
+        assert!(s.sim.receipts("co").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_license_the_key_does_not_reach_is_refused() {
+        let s = setup(Duration::from_secs(5)).await;
+        let pearl = LicenseNumber::parse(PEARL).expect("valid");
+        let deliveries = s
+            .client
+            .send_receipts(co(), &key(CO_COLFAX_ONLY), &pearl, &[receipt("R-1", 1.0)])
+            .await;
+        assert_eq!(deliveries, [Delivery::NotSent(MetrcError::Refused)]);
+        assert!(s.sim.receipts("co").is_empty());
+    }
+}
