@@ -2,12 +2,14 @@
 //! implementation, over reqwest. METRC's answers are classified once, in [`MetrcError`]: an outage is
 //! never reported as a bad key.
 //!
-//! `verify_key` makes one `GET /facilities/v2/` whatever the number of licenses; GETs are retried
+//! `verify_key` makes one `GET /facilities/v2/` whatever the number of licenses; GETs are paced under
+//! METRC's limits ([`pacing`]) and retried
 //! (backoff with jitter, `Retry-After` honoured) inside an overall deadline. `send_receipts` and
 //! `send_adjustments` follow the rules in [`reports`]: batches of 10, bad rows set aside, no blind POST
 //! retry, receipts looked up after an ambiguous failure, adjustments then "outcome unknown".
 
 pub mod facilities;
+pub mod pacing;
 pub mod reports;
 
 use facilities::ReachedFacility;
@@ -32,6 +34,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// One operation, retries included.
     pub deadline: Duration,
+    /// The GET limits we pace under.
+    pub get_limits: pacing::GetLimits,
 }
 
 impl Settings {
@@ -45,6 +49,7 @@ impl Settings {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(15),
             deadline: Duration::from_secs(20),
+            get_limits: pacing::GetLimits::default(),
         }
     }
 
@@ -85,6 +90,7 @@ impl std::fmt::Debug for Settings {
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("deadline", &self.deadline)
+            .field("get_limits", &self.get_limits)
             .finish()
     }
 }
@@ -156,6 +162,7 @@ pub trait Metrc: Send + Sync {
 pub struct HttpMetrc {
     http: reqwest::Client,
     settings: Settings,
+    pacing: std::sync::Arc<pacing::Pacing>,
 }
 
 impl HttpMetrc {
@@ -168,7 +175,12 @@ impl HttpMetrc {
                 env!("CARGO_PKG_VERSION")
             ))
             .build()?;
-        Ok(HttpMetrc { http, settings })
+        let pacing = std::sync::Arc::new(pacing::Pacing::new(settings.get_limits));
+        Ok(HttpMetrc {
+            http,
+            settings,
+            pacing,
+        })
     }
 
     fn vendor(&self, state: StateCode) -> Result<&str, MetrcError> {
@@ -208,6 +220,7 @@ impl HttpMetrc {
         &self,
         state: StateCode,
         url: reqwest::Url,
+        license: Option<&LicenseNumber>,
         user_key: &MetrcUserKey,
         parse: impl Fn(&[u8]) -> Option<T>,
     ) -> Result<(u16, Option<T>), MetrcError> {
@@ -215,6 +228,13 @@ impl HttpMetrc {
         let deadline = Instant::now() + self.settings.deadline;
         let mut pause = Duration::from_millis(200);
         loop {
+            // Paced under METRC's limits; the places are held until this attempt is answered.
+            let paced = self
+                .pacing
+                .enter(state.code(), vendor, license.map(LicenseNumber::as_str));
+            let Ok(_places) = tokio::time::timeout_at(deadline, paced).await else {
+                return Err(MetrcError::Unavailable("deadline reached".into()));
+            };
             let attempt = self
                 .http
                 .get(url.clone())
@@ -323,7 +343,7 @@ impl HttpMetrc {
                 .ok()
                 .filter(|v| v.is_object())
         };
-        match self.get(state, url, key, found).await {
+        match self.get(state, url, Some(license), key, found).await {
             Ok((200, Some(_))) => Some(true),
             Ok((404, _)) => Some(false),
             _ => None,
@@ -514,7 +534,7 @@ impl Metrc for HttpMetrc {
         licenses: &[LicenseNumber],
     ) -> Result<KeyCheck, MetrcError> {
         let url = self.url(state, &["facilities", "v2", ""], &[])?;
-        let (status, reached) = self.get(state, url, key, facilities::parse).await?;
+        let (status, reached) = self.get(state, url, None, key, facilities::parse).await?;
         match (status, reached) {
             (200, Some(reached)) => {
                 let missing = licenses

@@ -410,3 +410,55 @@ mod reporting {
         assert!(s.sim.receipts("co").is_empty());
     }
 }
+
+mod pacing {
+    use super::*;
+    use metrc::pacing::GetLimits;
+    use metrc_sim::limits::Limits;
+
+    /// A burst of checks against a METRC allowing 5 GETs per second per vendor key.
+    async fn burst(client_per_second: u32) -> (u64, Duration) {
+        let (sim, addr) = metrc_sim::start_demo(Limits {
+            per_vendor_per_second: Some(5),
+            ..Limits::OFF
+        })
+        .await
+        .expect("listens");
+        let mut settings = Settings::new(format!("http://{addr}/{{state}}"));
+        settings.vendor_key = Some(VENDOR_KEY.into());
+        settings.get_limits = GetLimits {
+            per_vendor_per_second: client_per_second,
+            ..GetLimits::default()
+        };
+        let client = std::sync::Arc::new(HttpMetrc::new(settings).expect("client"));
+        let started = Instant::now();
+        let checks: Vec<_> = (0..12)
+            .map(|_| {
+                let client = client.clone();
+                tokio::spawn(async move {
+                    client
+                        .verify_key(co(), &key(CO_BOTH), &licenses(&[COLFAX]))
+                        .await
+                })
+            })
+            .collect();
+        for check in checks {
+            check.await.expect("task").expect("valid");
+        }
+        (sim.request_count(), started.elapsed())
+    }
+
+    #[tokio::test]
+    async fn gets_are_paced_under_the_vendor_keys_limit_and_draw_no_429() {
+        let (requests, elapsed) = burst(5).await;
+        assert_eq!(requests, 12, "no request was refused and retried");
+        assert!(elapsed >= Duration::from_secs(2), "{elapsed:?}");
+    }
+
+    /// The same burst without pacing does draw 429s (and retries): the test above can fail.
+    #[tokio::test]
+    async fn without_pacing_the_same_burst_is_rate_limited() {
+        let (requests, _) = burst(1_000).await;
+        assert!(requests > 12, "{requests}");
+    }
+}

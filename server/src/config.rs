@@ -175,6 +175,7 @@ impl Config {
             connect_timeout: seconds("METRC_CONNECT_TIMEOUT_SECS", 5)?,
             request_timeout: seconds("METRC_REQUEST_TIMEOUT_SECS", 15)?,
             deadline: seconds("METRC_DEADLINE_SECS", 20)?,
+            get_limits: metrc::pacing::GetLimits::default(),
         };
         if !metrc.url_template.contains("{state}") {
             return Err(ConfigError::Invalid {
