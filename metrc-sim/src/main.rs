@@ -3,10 +3,9 @@
 use clap::{Parser, ValueEnum};
 use std::net::SocketAddr;
 
-/// A METRC simulator. Serves every state under a path prefix (point METRC_URL_TEMPLATE at
-/// http://<addr>/{state}) and an admin API under /_sim/ (see the metrc-sim crate's admin module).
+/// A METRC simulator for tests and the demo.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, long_about = LONG_ABOUT)]
 struct Args {
     /// Where to listen.
     #[arg(long, default_value = "127.0.0.1:3001")]
@@ -20,6 +19,36 @@ struct Args {
     #[arg(long)]
     no_limits: bool,
 }
+
+const LONG_ABOUT: &str = "\
+A METRC simulator for tests and the demo. It serves every state under a path prefix: point
+METRC_URL_TEMPLATE at http://<addr>/{state}. HTTP Basic authentication (vendor key : user key).
+
+METRC API (per state):
+  GET  /{state}/facilities/v2/            (and /v1/) facilities the user key reaches
+  GET  /{state}/unitsofmeasure/v2/active  units of measure
+  GET  /{state}/packages/v2/adjust/reasons?licenseNumber=&pageNumber=&pageSize=
+  POST /{state}/sales/v2/receipts?licenseNumber=      at most 10 receipts; METRC's row rules
+  POST /{state}/packages/v2/adjust?licenseNumber=     at most 10 adjustments; METRC's row rules
+  GET  /{state}/sales/v2/receipts/external/{number}?licenseNumber=
+
+Admin API (tests and demos; never in our server):
+  POST /_sim/states/{state}/vendor-keys        {\"key\"}
+  POST /_sim/states/{state}/facilities         {\"license_number\", \"name\", \"license_type\"}
+  POST /_sim/states/{state}/packages           {\"license_number\", \"label\", \"unit\", \"quantity\"}
+  POST /_sim/states/{state}/adjust-reasons     {\"name\", \"requires_note\", \"requires_waste_weight\"}
+  POST /_sim/states/{state}/user-keys          {\"key\", \"facilities\": [license numbers]}
+  GET  /_sim/states/{state}/user-keys/{key}
+  PUT  /_sim/states/{state}/user-keys/{key}/facilities   [license numbers]
+  POST /_sim/states/{state}/user-keys/{key}/revoke
+  POST /_sim/states/{state}/user-keys/{key}/rotate       -> {\"key\": new key}
+  GET  /_sim/states/{state}/reports            everything accepted, with its user key
+  POST /_sim/faults      {\"state\", \"user_key\"?, \"kind\", \"times\"?}  kinds: latency (ms), server_error,
+                         unavailable, drop_connection, malformed_json, rate_limited (retry_after_secs)
+  DELETE /_sim/faults
+  GET|PUT /_sim/limits   per_vendor_per_second, per_vendor_concurrent, per_facility_per_second,
+                         per_facility_concurrent (null = off), retry_after
+  PUT  /_sim/switches    {\"license_denied_with_403\": bool}";
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Seed {

@@ -603,3 +603,28 @@ async fn license_scoped_gets_count_against_the_facility_limit() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn too_many_license_scoped_gets_at_once_for_one_facility_get_429() {
+    let (sim, base) = demo().await;
+    sim.set_limits(metrc_sim::limits::Limits {
+        per_facility_concurrent: Some(1),
+        ..metrc_sim::limits::Limits::OFF
+    });
+    fault(
+        &base,
+        serde_json::json!({"state": "co", "kind": "latency", "ms": 500, "times": 1}),
+    )
+    .await;
+    let path = format!("/co/packages/v2/adjust/reasons?licenseNumber={COLFAX}");
+    let slow = tokio::spawn({
+        let (base, path) = (base.clone(), path.clone());
+        async move { get_as(&base, &path, CO_BOTH).await.status() }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert_eq!(
+        get_as(&base, &path, CO_BOTH).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(slow.await.expect("task"), StatusCode::OK);
+}

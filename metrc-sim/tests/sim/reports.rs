@@ -211,3 +211,33 @@ async fn adjustments_follow_metrcs_rules() {
     assert_eq!(sim.adjustments("co").len(), 2);
     assert_eq!(sim.adjustments("co")[0].user_key, CO_BOTH);
 }
+
+#[tokio::test]
+async fn an_inactive_package_cannot_be_sold() {
+    let (sim, base) = demo().await;
+    sim.add_package(
+        "co",
+        metrc_sim::reports::Package {
+            license_number: COLFAX.into(),
+            label: flower(),
+            unit: "Grams".into(),
+            quantity: 1000.0,
+            active: false,
+        },
+    );
+    let response = post(
+        &base,
+        &receipts_path(COLFAX),
+        CO_BOTH,
+        &json!([receipt("R-1", 1.0)]),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let errors: Value = response.json().await.expect("json");
+    assert_eq!(errors[0]["row"], 0);
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not an active package"))
+    );
+}
