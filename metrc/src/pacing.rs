@@ -1,8 +1,10 @@
 //! Pacing of GETs under METRC's published limits, so that we are not the reason for a 429: at most so
 //! many per second and so many at once, per vendor key (150/s, 30) and per facility (50/s, 10).
 //!
-//! Each limited key has a [`Pacer`]: a semaphore for the requests in flight and a one-second sliding
-//! window of start times. A request waits for a free place in both before it is sent.
+//! Each limited key has a [`Pacer`]: a semaphore for the requests in flight and a sliding window of
+//! start times. A request waits for a free place in both before it is sent. The window is a little
+//! longer than METRC's second ([`WINDOW`]): requests arrive later than they leave, and METRC counts on
+//! its own clock, so pacing exactly at the limit would still draw the odd 429.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -29,6 +31,9 @@ impl Default for GetLimits {
         }
     }
 }
+
+/// How long a start counts against the per-second limit: one second and a margin.
+pub const WINDOW: Duration = Duration::from_millis(1_150);
 
 /// The pace of one limited key.
 #[derive(Debug)]
@@ -58,7 +63,7 @@ impl Pacer {
                 let now = Instant::now();
                 while started
                     .front()
-                    .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+                    .is_some_and(|t| now.duration_since(*t) >= WINDOW)
                 {
                     started.pop_front();
                 }
@@ -66,9 +71,9 @@ impl Pacer {
                     started.push_back(now);
                     return Some(permit);
                 }
-                started.front().map_or(Duration::ZERO, |t| {
-                    (*t + Duration::from_secs(1)).duration_since(now)
-                })
+                started
+                    .front()
+                    .map_or(Duration::ZERO, |t| (*t + WINDOW).duration_since(now))
             };
             tokio::time::sleep(wait).await;
         }
