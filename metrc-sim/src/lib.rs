@@ -170,9 +170,17 @@ impl Simulator {
             .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
-    fn license_denied_with_403(&self) -> bool {
-        self.license_denied_with_403
+    /// The answer to a license-scoped call for a license the key does not reach: METRC's 401 with no
+    /// body, or 403 when switched.
+    fn license_denied(&self) -> Response {
+        if self
+            .license_denied_with_403
             .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            StatusCode::FORBIDDEN.into_response()
+        } else {
+            unauthorized(AuthFailure::LicenseNotReached)
+        }
     }
 
     /// How many METRC API requests the simulator has answered.
@@ -354,11 +362,7 @@ async fn metrc_get(
     if let Some(license) = license
         && !key.facilities.contains(license)
     {
-        return if sim.license_denied_with_403() {
-            StatusCode::FORBIDDEN.into_response()
-        } else {
-            unauthorized(AuthFailure::LicenseNotReached)
-        };
+        return sim.license_denied();
     }
     answer(world, key)
 }
@@ -397,6 +401,18 @@ struct ListQuery {
     page_size: Option<usize>,
 }
 
+/// METRC's 400 message for a license-scoped call without a license.
+const LICENSE_REQUIRED: &str = "licenseNumber is required.";
+
+impl ListQuery {
+    /// The `licenseNumber` parameter, when given and not blank.
+    fn license(&self) -> Option<&str> {
+        self.license_number
+            .as_deref()
+            .filter(|l| !l.trim().is_empty())
+    }
+}
+
 /// `GET /{state}/packages/v2/adjust/reasons?licenseNumber=`: the state's adjustment reasons, in the
 /// paged envelope.
 async fn adjust_reasons(
@@ -405,12 +421,8 @@ async fn adjust_reasons(
     Query(query): Query<ListQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(license) = query
-        .license_number
-        .as_deref()
-        .filter(|l| !l.trim().is_empty())
-    else {
-        return bad_request("licenseNumber is required.");
+    let Some(license) = query.license() else {
+        return bad_request(LICENSE_REQUIRED);
     };
     let page = match paging(query.page_number, query.page_size) {
         Ok(page) => page,
@@ -477,8 +489,8 @@ async fn metrc_post(
             Effect::Replace(response) => return response,
         }
     }
-    let Some(license) = license.filter(|l| !l.trim().is_empty()) else {
-        return bad_request("licenseNumber is required.");
+    let Some(license) = license else {
+        return bad_request(LICENSE_REQUIRED);
     };
     let Ok(serde_json::Value::Array(rows)) = serde_json::from_slice::<serde_json::Value>(body)
     else {
@@ -505,11 +517,7 @@ async fn metrc_post(
         Err(why) => return unauthorized(why),
     };
     if !reaches {
-        return if sim.license_denied_with_403() {
-            StatusCode::FORBIDDEN.into_response()
-        } else {
-            unauthorized(AuthFailure::LicenseNotReached)
-        };
+        return sim.license_denied();
     }
     let (errors, moved) = match batch {
         Batch::Receipts => reports::check_receipts(world, license, &rows),
@@ -552,8 +560,7 @@ async fn post_batch(
     body: axum::body::Bytes,
     batch: Batch,
 ) -> Response {
-    let license = query.license_number.as_deref();
-    metrc_post(&sim, &state, &headers, license, &body, batch).await
+    metrc_post(&sim, &state, &headers, query.license(), &body, batch).await
 }
 
 /// `GET /{state}/sales/v2/receipts/external/{number}?licenseNumber=`: the receipt, or 404 with a
@@ -564,12 +571,8 @@ async fn receipt_by_external_number(
     Query(query): Query<ListQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(license) = query
-        .license_number
-        .as_deref()
-        .filter(|l| !l.trim().is_empty())
-    else {
-        return bad_request("licenseNumber is required.");
+    let Some(license) = query.license() else {
+        return bad_request(LICENSE_REQUIRED);
     };
     metrc_get(&sim, &state, &headers, Some(license), |world, _| {
         let found = world.receipts.iter().rev().find(|r| {
