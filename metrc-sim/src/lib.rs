@@ -228,11 +228,15 @@ impl Simulator {
             .route("/{state}/packages/v2/adjust/reasons", get(adjust_reasons))
             .route(
                 "/{state}/sales/v2/receipts",
-                axum::routing::post(|s, p, q, h, b| post_batch(s, p, q, h, b, Batch::Receipts)),
+                axum::routing::post(|s, p, q, h, b| {
+                    post_batch(s, p, q, h, b, reports::Kind::Receipts)
+                }),
             )
             .route(
                 "/{state}/packages/v2/adjust",
-                axum::routing::post(|s, p, q, h, b| post_batch(s, p, q, h, b, Batch::Adjustments)),
+                axum::routing::post(|s, p, q, h, b| {
+                    post_batch(s, p, q, h, b, reports::Kind::Adjustments)
+                }),
             )
             .route(
                 "/{state}/sales/v2/receipts/external/{number}",
@@ -457,13 +461,6 @@ fn bad_request(message: &str) -> Response {
         .into_response()
 }
 
-/// Which kind of batch a POST carries.
-#[derive(Debug, Clone, Copy)]
-enum Batch {
-    Receipts,
-    Adjustments,
-}
-
 /// A METRC POST: faults (a dropped connection comes *after* the batch was accepted, so the sender
 /// cannot know whether it was), the 10-object limit, authentication and the license, the row rules for
 /// the whole batch, then stock moves and everything is recorded under the user key.
@@ -473,7 +470,7 @@ async fn metrc_post(
     headers: &HeaderMap,
     license: Option<&str>,
     body: &[u8],
-    batch: Batch,
+    batch: reports::Kind,
 ) -> Response {
     sim.requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -519,10 +516,7 @@ async fn metrc_post(
     if !reaches {
         return sim.license_denied();
     }
-    let (errors, moved) = match batch {
-        Batch::Receipts => reports::check_receipts(world, license, &rows),
-        Batch::Adjustments => reports::check_adjustments(world, license, &rows),
-    };
+    let (errors, moved) = reports::check_batch(world, license, &rows, batch);
     if !errors.is_empty() {
         return (StatusCode::BAD_REQUEST, axum::Json(errors)).into_response();
     }
@@ -542,8 +536,8 @@ async fn metrc_post(
             body: row,
         };
         match batch {
-            Batch::Receipts => world.receipts.push(recorded),
-            Batch::Adjustments => world.adjustments.push(recorded),
+            reports::Kind::Receipts => world.receipts.push(recorded),
+            reports::Kind::Adjustments => world.adjustments.push(recorded),
         }
     }
     drop_after.unwrap_or_else(|| {
@@ -558,7 +552,7 @@ async fn post_batch(
     Query(query): Query<ListQuery>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-    batch: Batch,
+    batch: reports::Kind,
 ) -> Response {
     metrc_post(&sim, &state, &headers, query.license(), &body, batch).await
 }

@@ -103,7 +103,7 @@ fn check_movement(
     label: Option<&str>,
     unit: Option<&str>,
     delta: f64,
-    moved: &mut std::collections::HashMap<String, f64>,
+    moved: &mut Moves,
 ) -> Result<(), String> {
     let label = label.ok_or("PackageLabel is required.")?;
     let package = world
@@ -130,96 +130,126 @@ fn check_movement(
     Ok(())
 }
 
-/// The row problems of a batch of sales receipts (empty when the batch is acceptable), and the stock
-/// changes it would make.
-pub fn check_receipts(
+/// Stock each package label would move by, across a batch.
+pub type Moves = std::collections::HashMap<String, f64>;
+
+/// Which rules a batch is checked against.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Receipts,
+    Adjustments,
+}
+
+/// The row problems of a batch (empty when the batch is acceptable), and the stock changes it would
+/// make. Every row is checked, so that the answer names all of them.
+pub fn check_batch(
     world: &StateWorld,
     license: &str,
     rows: &[serde_json::Value],
-) -> (Vec<RowError>, std::collections::HashMap<String, f64>) {
+    kind: Kind,
+) -> (Vec<RowError>, Moves) {
     let mut errors = Vec::new();
-    let mut moved = std::collections::HashMap::new();
-    for (row, receipt) in rows.iter().enumerate() {
-        let mut problem = |message: String| errors.push(RowError { row, message });
-        match receipt["SalesDateTime"].as_str() {
-            Some(t) if is_local_date_time(t) => {}
-            _ => problem("SalesDateTime must be a local date and time without an offset.".into()),
-        }
-        match receipt["SalesCustomerType"].as_str() {
-            Some(t) if CUSTOMER_TYPES.contains(&t) => {}
-            _ => problem("SalesCustomerType is not a customer type.".into()),
-        }
-        let transactions = receipt["Transactions"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        if transactions.is_empty() {
-            problem("A receipt needs at least one transaction.".into());
-        }
-        for line in transactions {
-            let quantity = line["Quantity"].as_f64().unwrap_or(0.0);
-            if quantity <= 0.0 {
-                problem("Quantity must be more than zero.".into());
-                continue;
-            }
-            if let Err(message) = check_movement(
-                world,
-                license,
-                line["PackageLabel"].as_str(),
-                line["UnitOfMeasure"].as_str(),
-                -quantity,
-                &mut moved,
-            ) {
-                problem(message);
-            }
-        }
+    let mut moved = Moves::new();
+    for (row, object) in rows.iter().enumerate() {
+        let problems = match kind {
+            Kind::Receipts => receipt_problems(world, license, object, &mut moved),
+            Kind::Adjustments => adjustment_problems(world, license, object, &mut moved),
+        };
+        errors.extend(
+            problems
+                .into_iter()
+                .map(|message| RowError { row, message }),
+        );
     }
     (errors, moved)
 }
 
-/// The row problems of a batch of package adjustments, and the stock changes it would make.
-pub fn check_adjustments(
+/// One sales receipt against METRC's rules.
+fn receipt_problems(
     world: &StateWorld,
     license: &str,
-    rows: &[serde_json::Value],
-) -> (Vec<RowError>, std::collections::HashMap<String, f64>) {
-    let mut errors = Vec::new();
-    let mut moved = std::collections::HashMap::new();
-    for (row, adjustment) in rows.iter().enumerate() {
-        let mut problem = |message: String| errors.push(RowError { row, message });
-        let reason = adjustment["AdjustmentReason"].as_str().unwrap_or_default();
-        let note = adjustment["ReasonNote"].as_str().unwrap_or_default();
-        match world.adjust_reasons.iter().find(|r| r.name == reason) {
-            None => problem(format!("{reason:?} is not an adjustment reason.")),
-            Some(r) if r.requires_note && note.trim().is_empty() => {
-                problem(format!("The reason {reason} requires a note."));
-            }
-            Some(_) => {}
-        }
-        if note.chars().count() > MAX_NOTE_CHARS {
-            problem(format!(
-                "ReasonNote has more than {MAX_NOTE_CHARS} characters."
-            ));
-        }
-        if !adjustment["AdjustmentDate"].as_str().is_some_and(is_date) {
-            problem("AdjustmentDate must be a date (YYYY-MM-DD).".into());
-        }
-        let Some(quantity) = adjustment["Quantity"].as_f64().filter(|q| *q != 0.0) else {
-            problem("Quantity must be a non-zero number.".into());
+    receipt: &serde_json::Value,
+    moved: &mut Moves,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !receipt["SalesDateTime"]
+        .as_str()
+        .is_some_and(is_local_date_time)
+    {
+        problems.push("SalesDateTime must be a local date and time without an offset.".into());
+    }
+    if !receipt["SalesCustomerType"]
+        .as_str()
+        .is_some_and(|t| CUSTOMER_TYPES.contains(&t))
+    {
+        problems.push("SalesCustomerType is not a customer type.".into());
+    }
+    let transactions = receipt["Transactions"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    if transactions.is_empty() {
+        problems.push("A receipt needs at least one transaction.".into());
+    }
+    for line in transactions {
+        let quantity = line["Quantity"].as_f64().unwrap_or(0.0);
+        if quantity <= 0.0 {
+            problems.push("Quantity must be more than zero.".into());
             continue;
-        };
-        if let Err(message) = check_movement(
+        }
+        let movement = check_movement(
             world,
             license,
-            adjustment["Label"].as_str(),
-            adjustment["UnitOfMeasure"].as_str(),
-            quantity,
-            &mut moved,
-        ) {
-            problem(message);
+            line["PackageLabel"].as_str(),
+            line["UnitOfMeasure"].as_str(),
+            -quantity,
+            moved,
+        );
+        problems.extend(movement.err());
+    }
+    problems
+}
+
+/// One package adjustment against METRC's rules.
+fn adjustment_problems(
+    world: &StateWorld,
+    license: &str,
+    adjustment: &serde_json::Value,
+    moved: &mut Moves,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let reason = adjustment["AdjustmentReason"].as_str().unwrap_or_default();
+    let note = adjustment["ReasonNote"].as_str().unwrap_or_default();
+    match world.adjust_reasons.iter().find(|r| r.name == reason) {
+        None => problems.push(format!("{reason:?} is not an adjustment reason.")),
+        Some(r) if r.requires_note && note.trim().is_empty() => {
+            problems.push(format!("The reason {reason} requires a note."));
+        }
+        Some(_) => {}
+    }
+    if note.chars().count() > MAX_NOTE_CHARS {
+        problems.push(format!(
+            "ReasonNote has more than {MAX_NOTE_CHARS} characters."
+        ));
+    }
+    if !adjustment["AdjustmentDate"].as_str().is_some_and(is_date) {
+        problems.push("AdjustmentDate must be a date (YYYY-MM-DD).".into());
+    }
+    match adjustment["Quantity"].as_f64().filter(|q| *q != 0.0) {
+        None => problems.push("Quantity must be a non-zero number.".into()),
+        Some(quantity) => {
+            let movement = check_movement(
+                world,
+                license,
+                adjustment["Label"].as_str(),
+                adjustment["UnitOfMeasure"].as_str(),
+                quantity,
+                moved,
+            );
+            problems.extend(movement.err());
         }
     }
-    (errors, moved)
+    problems
 }
 
 #[cfg(test)]
