@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{envelope, not_found, payload_too_large};
-use crate::{AppState, auth};
+use crate::{AppState, auth, credentials};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -47,6 +47,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("could not set up the METRC client: {0}")]
+    Metrc(String),
     #[error("PUBLIC_URL cannot be used as the trusted origin: {0:?}")]
     Origin(tower_http::csrf::ConfigError),
 }
@@ -64,9 +66,12 @@ impl Application {
                 addr: config.bind_addr,
                 source,
             })?;
+        let metrc = metrc::HttpMetrc::new(config.metrc.clone())
+            .map_err(|e| StartError::Metrc(e.to_string()))?;
         let state = AppState {
             db,
             config: Arc::new(config),
+            metrc,
         };
         Ok(Application { listener, state })
     }
@@ -108,6 +113,16 @@ fn router(state: AppState) -> Result<Router, StartError> {
             post(auth::sign_in).delete(auth::sign_out),
         )
         .route(paths::ME, get(auth::me))
+        .route(
+            paths::CREDENTIALS,
+            get(credentials::page).post(credentials::create),
+        )
+        .route(
+            "/api/credentials/{id}",
+            get(credentials::one)
+                .put(credentials::update)
+                .delete(credentials::delete),
+        )
         // Unknown API paths answer in the envelope instead of falling through to the client's index.html.
         .route("/api", any(api_not_found))
         .route("/api/", any(api_not_found))

@@ -33,6 +33,8 @@ pub struct Config {
     pub demo: bool,
     pub sessions: SessionConfig,
     pub sign_in_limits: SignInLimits,
+    /// Verify & Save attempts allowed per user per minute (`VERIFY_ATTEMPTS_PER_MINUTE`, default 10).
+    pub verify_attempts_per_minute: u32,
     /// How long one API request may take before it is answered with a timeout (`REQUEST_TIMEOUT_SECS`).
     pub request_timeout: Duration,
     /// The header a reverse proxy puts the client's address in (`CLIENT_IP_HEADER`, e.g. `X-Real-IP`).
@@ -203,6 +205,7 @@ impl Config {
             per_address: parse_or(&get, "SIGN_IN_FAILURES_PER_ADDRESS", Some(20))?,
             window: minutes("SIGN_IN_WINDOW_MINUTES", 15)?,
         };
+        let verify_attempts_per_minute = parse_or(&get, "VERIFY_ATTEMPTS_PER_MINUTE", Some(10))?;
         let request_timeout = seconds("REQUEST_TIMEOUT_SECS", 30)?;
         let client_ip_header = get("CLIENT_IP_HEADER")
             .map(|name| {
@@ -234,6 +237,7 @@ impl Config {
             demo,
             sessions,
             sign_in_limits,
+            verify_attempts_per_minute,
             request_timeout,
             client_ip_header,
             log_json,

@@ -63,10 +63,11 @@ impl Db {
         if backend == Backend::Sqlite {
             create_sqlite_dir(url)?;
             // WAL lets readers proceed during a write; foreign keys are off by default in SQLite;
+            // every commit reaches the disk before it is acknowledged (durable, also in WAL mode);
             // a busy connection waits for the lock instead of failing at once.
             options = options.max_connections(8).after_connect(|conn, _| {
                 Box::pin(async move {
-                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")
                         .await?;
                     Ok(())
                 })
@@ -80,6 +81,16 @@ impl Db {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
         Ok(Db { pool, backend })
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a transaction that read first and then tried to write could otherwise fail
+    /// with "busy" instead of waiting its turn.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 }
 
@@ -116,4 +127,19 @@ pub fn now_unix() -> i64 {
 /// Whether an error is a unique-constraint violation (on either backend).
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+/// Whether an error means a concurrent transaction won: a uniqueness violation, SQLite's "busy" or
+/// "locked" after the busy timeout, or a PostgreSQL serialization failure or deadlock.
+pub fn is_lost_race(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(e) => {
+            e.is_unique_violation()
+                || matches!(
+                    e.code().as_deref(),
+                    Some("5" | "6" | "517" | "262" | "40001" | "40P01")
+                )
+        }
+        _ => false,
+    }
 }

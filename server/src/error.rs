@@ -24,6 +24,11 @@ pub enum AppError {
     RateLimited(String),
     #[error("not found")]
     NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A refusal with its own status and code, e.g. METRC rejected the key.
+    #[error("refused: {2}")]
+    Rejected(StatusCode, ErrorCode, String),
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -66,6 +71,11 @@ impl AppError {
                 ApiError::new(ErrorCode::RateLimited, message.clone()),
             ),
             NotFound => (StatusCode::NOT_FOUND, not_found()),
+            Conflict(message) => (
+                StatusCode::CONFLICT,
+                ApiError::new(ErrorCode::Conflict, message.clone()),
+            ),
+            Rejected(status, code, message) => (*status, ApiError::new(*code, message.clone())),
             PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, payload_too_large()),
             UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

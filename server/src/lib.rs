@@ -3,8 +3,10 @@
 
 pub mod accounts;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod credentials;
 pub mod crypto;
 pub mod db;
 pub mod demo;
@@ -22,4 +24,6 @@ use std::sync::Arc;
 pub struct AppState {
     pub db: db::Db,
     pub config: Arc<config::Config>,
+    /// The one METRC client (its pacing is shared by every request).
+    pub metrc: metrc::HttpMetrc,
 }

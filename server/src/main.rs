@@ -14,6 +14,15 @@ struct Args {
     /// into the data folder when CREDENTIAL_KEYS is not set. Never use in production.
     #[arg(long)]
     demo: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Re-encrypt every stored METRC key under the first key of CREDENTIAL_KEYS, then exit. Afterwards
+    /// the older keys can be removed from CREDENTIAL_KEYS. Safe to run while servers are serving.
+    RotateCredentialKeys,
 }
 
 #[tokio::main]
@@ -27,6 +36,9 @@ async fn main() -> ExitCode {
         }
     };
     server::telemetry::init(config.log_json);
+    if let Some(Command::RotateCredentialKeys) = args.command {
+        return rotate(config).await;
+    }
     let public_url = config.public_url.origin().to_owned();
     tracing::info!(
         demo = config.demo,
@@ -53,6 +65,30 @@ async fn main() -> ExitCode {
         }
         Err(e) => {
             tracing::error!("server failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn rotate(config: Config) -> ExitCode {
+    let db = match server::db::Db::connect(&config.database_url).await {
+        Ok(db) => db,
+        Err(e) => {
+            tracing::error!("could not open the database: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match server::credentials::rotate(&db, &config.credential_keys).await {
+        Ok(done) => {
+            tracing::info!(
+                credentials = done.credentials,
+                key = config.credential_keys.active_id(),
+                "re-encrypted every stored key under the active key"
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("rotation stopped: {e}");
             ExitCode::FAILURE
         }
     }

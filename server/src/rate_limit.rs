@@ -1,7 +1,8 @@
-//! Sign-in attempt limits, counted in the database so that they hold across server processes.
+//! Attempt limits, counted in the database so that they hold across server processes.
 //!
-//! Failures are counted per account (the email tried, known or not, so the answer reveals nothing) and
-//! per client address over a sliding window. A successful sign-in clears the account's count.
+//! Sign-in failures are counted per account (the email tried, known or not, so the answer reveals
+//! nothing) and per client address over a sliding window; a successful sign-in clears the account's
+//! count. Verify & Save attempts (each one a METRC call) are counted per user over a minute.
 
 use crate::config::SignInLimits;
 use crate::db::{Db, now_unix};
@@ -72,5 +73,36 @@ pub async fn clear_account(db: &Db, email: &Email) -> Result<(), sqlx::Error> {
         .bind(email.as_str())
         .execute(&db.pool)
         .await?;
+    Ok(())
+}
+
+/// Counts a Verify & Save attempt of a user, or refuses it when the user made `per_minute` in the last
+/// minute.
+pub async fn check_verify(db: &Db, per_minute: u32, user_id: i64) -> Result<(), AppError> {
+    let now = now_unix();
+    let mut tx = db.begin_write().await?;
+    let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(*), MIN(attempted_at) FROM verify_attempts WHERE user_id = $1 AND attempted_at > $2",
+    )
+    .bind(user_id)
+    .bind(now - 60)
+    .fetch_one(&mut *tx)
+    .await?;
+    if count >= i64::from(per_minute) {
+        let wait = oldest.map_or(60, |t| t + 60 - now).max(1);
+        return Err(AppError::RateLimited(format!(
+            "Too many Verify & Save attempts. Wait {wait} seconds and try again; nothing was saved."
+        )));
+    }
+    sqlx::query("INSERT INTO verify_attempts (user_id, attempted_at) VALUES ($1, $2)")
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM verify_attempts WHERE attempted_at <= $1")
+        .bind(now - 60)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
     Ok(())
 }

@@ -12,6 +12,13 @@ use serde::{Deserialize, Serialize};
 pub mod paths {
     pub const SESSION: &str = "/api/session";
     pub const ME: &str = "/api/me";
+    /// `GET` the page, `POST` a new credential.
+    pub const CREDENTIALS: &str = "/api/credentials";
+
+    /// `PUT` (edit) or `DELETE` one credential.
+    pub fn credential(id: i64) -> String {
+        format!("{CREDENTIALS}/{id}")
+    }
 }
 
 /// Every API error has this shape, whatever went wrong.
@@ -79,6 +86,14 @@ pub enum ErrorCode {
     Timeout,
     /// Something failed on our side; details are in the server's log, not here.
     Internal,
+    /// METRC refused the METRC user API key.
+    MetrcKeyInvalid,
+    /// The METRC key does not reach some of the selected licenses (named in the message).
+    LicensesNotAssociated,
+    /// METRC could not be reached, timed out, rate-limited us or answered nonsense.
+    MetrcUnavailable,
+    /// The METRC key is another person's (or the organization's default key).
+    KeyBelongsToAnother,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -38,6 +38,7 @@ macro_rules! string_newtype {
 }
 
 pub mod api;
+pub mod credential;
 pub mod email;
 pub mod license;
 pub mod metrc_key;

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 
 /// The password every test user gets.
 pub const PASSWORD: &str = "correct horse battery staple";
-const TEST_CREDENTIAL_KEYS: &str = "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+pub const TEST_CREDENTIAL_KEYS: &str = "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 /// Runs each test body once on SQLite and once on PostgreSQL.
 #[macro_export]
@@ -43,6 +43,10 @@ macro_rules! on_both_databases {
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// This test's own METRC simulator, seeded with the demo world, which the server talks to.
+    pub sim: metrc_sim::Simulator,
+    /// `METRC_URL_TEMPLATE` pointing at [`TestApp::sim`].
+    pub metrc_url: String,
     pub db: Db,
     pub database_url: String,
     pub organization_id: i64,
@@ -98,12 +102,22 @@ impl TestApp {
         let dir = std::env::temp_dir().join(format!("tc-test-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let data_dir = TempDir(dir);
+        capture_logs();
         let database_url = fresh_database(backend, &data_dir.0).await;
+        let (sim, sim_addr) = metrc_sim::start_demo(metrc_sim::limits::Limits::default())
+            .await
+            .expect("simulator listens");
+        let metrc_url = format!("http://{sim_addr}/{{state}}");
         let mut vars: HashMap<String, String> = [
             ("BIND_ADDR", "127.0.0.1:0"),
             ("DATABASE_URL", database_url.as_str()),
             ("CREDENTIAL_KEYS", TEST_CREDENTIAL_KEYS),
             ("STATIC_DIR", "/nonexistent-static-dir"),
+            ("METRC_URL_TEMPLATE", metrc_url.as_str()),
+            ("METRC_VENDOR_KEY", metrc_sim::demo::VENDOR_KEY),
+            // Short, so that an outage test ends quickly (METRC's own defaults are 15 s and 20 s).
+            ("METRC_REQUEST_TIMEOUT_SECS", "2"),
+            ("METRC_DEADLINE_SECS", "3"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -130,6 +144,8 @@ impl TestApp {
 
         TestApp {
             addr,
+            sim,
+            metrc_url,
             db,
             database_url,
             organization_id,
@@ -211,6 +227,50 @@ impl TestApp {
             .rows_affected()
     }
 
+    /// Adds an active, tracked METRC license to the test organization and returns its id.
+    pub async fn add_license(&self, number: &str, state: &str, name: &str) -> i64 {
+        let number = shared::LicenseNumber::parse(number).expect("valid number");
+        let mut conn = self.db.pool.acquire().await.expect("connection");
+        server::licenses::create(
+            &mut conn,
+            server::licenses::NewLicense {
+                organization_id: self.organization_id,
+                number: &number,
+                state: shared::StateCode::parse(state).expect("served"),
+                display_name: name,
+                license_type: "Retail Marijuana Store",
+                provider: shared::Provider::Metrc,
+                time_zone: None,
+            },
+        )
+        .await
+        .expect("license")
+    }
+
+    /// The demo world's licenses (402R-00101 and 402R-00102 in CO, MR281001 in MA), as in the simulator.
+    pub async fn add_demo_licenses(&self) -> DemoLicenses {
+        DemoLicenses {
+            colfax: self
+                .add_license("402R-00101", "CO", "Denver – Colfax Ave")
+                .await,
+            pearl: self
+                .add_license("402R-00102", "CO", "Boulder – Pearl St")
+                .await,
+            newbury: self
+                .add_license("MR281001", "MA", "Boston – Newbury St")
+                .await,
+        }
+    }
+
+    /// A user signed in on a client of their own.
+    pub async fn signed_in_user(&self, email: &str) -> (i64, reqwest::Client) {
+        let id = self.add_user(email, "Casey Clerk", Role::Staff).await;
+        let client = Self::new_client();
+        let response = self.sign_in_with(&client, email, PASSWORD).await;
+        assert_eq!(response.status(), 200, "sign-in");
+        (id, client)
+    }
+
     pub async fn count(&self, sql: &str, params: &[i64]) -> i64 {
         let mut query = sqlx::query_scalar::<_, i64>(sql);
         for p in params {
@@ -218,6 +278,58 @@ impl TestApp {
         }
         query.fetch_one(&self.db.pool).await.expect("count")
     }
+}
+
+/// The ids of the demo licenses in the test organization.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoLicenses {
+    pub colfax: i64,
+    pub pearl: i64,
+    pub newbury: i64,
+}
+
+/// Every log line the servers of this test binary wrote, at `debug` and above, for the tests that prove a
+/// secret never reaches a log.
+static LOGS: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
+    std::sync::OnceLock::new();
+
+#[derive(Clone)]
+struct LogWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    LOGS.get_or_init(|| {
+        let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = LogWriter(buffer.clone());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .try_init();
+        buffer
+    });
+}
+
+/// Everything logged so far by any test's server.
+pub fn logs() -> String {
+    LOGS.get()
+        .map(|b| {
+            String::from_utf8_lossy(&b.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+                .into_owned()
+        })
+        .unwrap_or_default()
 }
 
 /// The error envelope of a response, checking that it is one.

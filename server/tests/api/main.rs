@@ -7,6 +7,7 @@
 
 mod harness;
 
+mod credentials;
 mod errors;
 mod licenses;
 mod sign_in;
