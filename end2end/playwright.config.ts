@@ -2,11 +2,14 @@ import { defineConfig } from "@playwright/test";
 import { resolve } from "node:path";
 
 // The browser suite runs against the real server (debug build, demo mode) on its own port and data
-// folder, never the run command's 3000 or ./data. scripts/test builds the server and dist/ first and
-// empties the data folder. Chromium is Debian's: Playwright's own browser download is not reachable here.
+// folder, and its own METRC simulator (demo world) on the next port: never the run command's 3000, 3001
+// or ./data. scripts/test builds both programs and dist/ first and empties the data folder. Chromium is
+// Debian's: Playwright's own browser download is not reachable here.
 const port = Number(process.env.E2E_PORT ?? 3100);
+const simPort = port + 1;
 const root = resolve(__dirname, "..");
 const serverBin = process.env.SERVER_BIN ?? resolve(root, "target/debug/server");
+const simBin = process.env.SIM_BIN ?? resolve(root, "target/debug/metrc-sim");
 const dataDir = process.env.E2E_DATA_DIR ?? resolve(__dirname, ".data");
 
 export default defineConfig({
@@ -35,20 +38,33 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: `"${serverBin}" --demo`,
-    url: `http://127.0.0.1:${port}/api/me`,
-    // Any answer (a 401 here) means the server is up.
-    ignoreHTTPSErrors: true,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: "ignore",
-    stderr: "pipe",
-    env: {
-      BIND_ADDR: `127.0.0.1:${port}`,
-      DATA_DIR: dataDir,
-      STATIC_DIR: resolve(root, "dist"),
-      RUST_LOG: "warn",
+  webServer: [
+    {
+      command: `"${simBin}" --seed demo --addr 127.0.0.1:${simPort}`,
+      url: `http://127.0.0.1:${simPort}/_sim/limits`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: "ignore",
+      stderr: "pipe",
     },
-  },
+    {
+      command: `"${serverBin}" --demo`,
+      url: `http://127.0.0.1:${port}/api/me`,
+      // Any answer (a 401 here) means the server is up.
+      ignoreHTTPSErrors: true,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "ignore",
+      stderr: "pipe",
+      env: {
+        BIND_ADDR: `127.0.0.1:${port}`,
+        DATA_DIR: dataDir,
+        STATIC_DIR: resolve(root, "dist"),
+        RUST_LOG: "warn",
+        METRC_URL_TEMPLATE: `http://127.0.0.1:${simPort}/{state}`,
+        // The suite saves many times a minute as one user; the limit itself is tested in the API suite.
+        VERIFY_ATTEMPTS_PER_MINUTE: "1000",
+      },
+    },
+  ],
 });

@@ -9,6 +9,7 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::api::{ApiError, ErrorCode, Me, SignInRequest, paths};
+use shared::credential::{CredentialRequest, CredentialsPage, SavedCredential};
 
 fn unreachable_server() -> ApiError {
     ApiError::new(
@@ -79,10 +80,35 @@ pub async fn sign_in(request: &SignInRequest) -> Result<Me, ApiError> {
 }
 
 pub async fn sign_out() -> Result<(), ApiError> {
-    let response = send(Request::delete(paths::SESSION)).await?;
+    no_content(send(Request::delete(paths::SESSION)).await?).await
+}
+
+/// A success without a body, or the error envelope.
+async fn no_content(response: Response) -> Result<(), ApiError> {
     if response.ok() {
         Ok(())
     } else {
         Err(error_of(response).await)
     }
+}
+
+/// The user's credentials and the organization's licenses.
+pub async fn credentials() -> Result<CredentialsPage, ApiError> {
+    decode(send(Request::get(paths::CREDENTIALS)).await?).await
+}
+
+/// Verify & Save: a new credential (`id = None`) or an edit.
+pub async fn save_credential(
+    id: Option<i64>,
+    request: &CredentialRequest,
+) -> Result<SavedCredential, ApiError> {
+    let builder = match id {
+        None => Request::post(paths::CREDENTIALS),
+        Some(id) => Request::put(&paths::credential(id)),
+    };
+    decode(send_json(builder, request).await?).await
+}
+
+pub async fn delete_credential(id: i64) -> Result<(), ApiError> {
+    no_content(send(Request::delete(&paths::credential(id))).await?).await
 }

@@ -14,7 +14,8 @@ use components::shell::Shell;
 use components::toasts::{Toasts, provide_toasts};
 use leptos::either::EitherOf3;
 use leptos::prelude::*;
-use pages::account::{ManageAccount, TraceabilityCredentials};
+use pages::account::ManageAccount;
+use pages::credentials::TraceabilityCredentials;
 use pages::not_found::NotFound;
 use pages::sign_in::SignInPage;
 

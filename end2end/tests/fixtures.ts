@@ -21,3 +21,62 @@ export async function signIn(page: Page, email: string, password = DEMO_PASSWORD
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
 }
+
+// The suite's own METRC simulator (see playwright.config.ts) and the demo world's keys and licenses.
+export const SIM_URL = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 3100) + 1}`;
+export const KEYS = {
+  coBoth: "demo-co-both-licenses-00000000000000000000000001",
+  coColfaxOnly: "demo-co-colfax-only-0000000000000000000000000002",
+  maNewbury: "demo-ma-newbury-00000000000000000000000000000003",
+  coRevoked: "demo-co-revoked-00000000000000000000000000000004",
+};
+export const COLFAX = "402R-00101 — Denver – Colfax Ave";
+export const PEARL = "402R-00102 — Boulder – Pearl St";
+export const NEWBURY = "MR281001 — Boston – Newbury St";
+
+/** Signs in and starts from no credentials: every spec begins as a user who has none. */
+export async function signInFresh(page: Page, email = "staff@demo.test") {
+  await page.goto("/account/traceability-credentials");
+  await signIn(page, email);
+  await expect(page.getByRole("heading", { name: "Traceability Credentials" })).toBeVisible();
+  await deleteAllCredentials(page);
+  await page.reload();
+  await expect(page.getByText("You have no traceability credentials yet.")).toBeVisible();
+}
+
+async function api(page: Page, method: string, path: string, data?: unknown) {
+  const origin = new URL(page.url()).origin;
+  const response = await page.request.fetch(path, { method, data, headers: { origin } });
+  return response;
+}
+
+export async function deleteAllCredentials(page: Page) {
+  const list = await (await api(page, "GET", "/api/credentials")).json();
+  for (const c of list.credentials) {
+    const done = await api(page, "DELETE", `/api/credentials/${c.id}`);
+    expect(done.status()).toBe(204);
+  }
+}
+
+/** Saves a credential through the API (set-up for specs about editing and deleting). */
+export async function saveCredentialViaApi(page: Page, state: string, numbers: string[], key: string) {
+  const list = await (await api(page, "GET", "/api/credentials")).json();
+  const ids = numbers.map((n) => list.licenses.find((l: { number: string }) => l.number === n).id);
+  const response = await api(page, "POST", "/api/credentials", {
+    provider: "metrc",
+    state,
+    license_ids: ids,
+    key,
+  });
+  expect(response.status()).toBe(201);
+}
+
+/** Sets a fault in the simulator; `clearFaults` removes them all. */
+export async function addFault(page: Page, fault: Record<string, unknown>) {
+  const response = await page.request.post(`${SIM_URL}/_sim/faults`, { data: fault });
+  expect(response.ok()).toBeTruthy();
+}
+
+export async function clearFaults(page: Page) {
+  await page.request.delete(`${SIM_URL}/_sim/faults`);
+}

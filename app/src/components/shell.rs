@@ -6,7 +6,6 @@ use crate::nav;
 use crate::router::use_router;
 use crate::session::{Session, use_session};
 use leptos::either::Either;
-use leptos::ev;
 use leptos::prelude::*;
 
 #[component]
@@ -43,30 +42,7 @@ fn AvatarMenu(initials: String, name: String) -> impl IntoView {
     let toasts = use_toasts();
     let router = use_router();
 
-    // Escape or a click anywhere outside closes the menu.
-    let on_key = window_event_listener(ev::keydown, move |e| {
-        if e.key() == "Escape" {
-            open.set(false);
-        }
-    });
-    let on_click = window_event_listener(ev::click, move |e| {
-        let inside = menu
-            .get_untracked()
-            .zip(e.target())
-            .is_some_and(|(menu, target)| {
-                use leptos::wasm_bindgen::JsCast;
-                target
-                    .dyn_ref::<web_sys::Node>()
-                    .is_some_and(|node| menu.contains(Some(node)))
-            });
-        if !inside {
-            open.set(false);
-        }
-    });
-    on_cleanup(move || {
-        on_key.remove();
-        on_click.remove();
-    });
+    crate::components::popup::close_on_escape_or_outside_click(menu, open, || ());
     Effect::new(move |_| {
         if open.get()
             && let Some(item) = first_item.get()
