@@ -3,9 +3,12 @@
 //!
 //! JSON is parsed and written by the browser (`Response.json()`, `JSON.stringify`) and converted with
 //! serde-wasm-bindgen: the same serde types as the server uses, without a JSON parser in the
-//! WebAssembly (serde_json's costs about 9 KB of the compressed download).
+//! WebAssembly (serde_json's costs about 9 KB of the compressed download). The one asynchronous
+//! function, [`call`], is not generic: only the conversions to and from Rust types are, so each API
+//! type adds a conversion and not another copy of the request's state machine.
 
-use gloo_net::http::{Request, RequestBuilder, Response};
+use gloo_net::http::{Request, RequestBuilder};
+use leptos::wasm_bindgen::JsValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::api::{ApiError, ErrorCode, Me, SignInRequest, paths};
@@ -25,76 +28,78 @@ fn unreadable_answer() -> ApiError {
     )
 }
 
-async fn send(request: RequestBuilder) -> Result<Response, ApiError> {
-    request.send().await.map_err(|_| unreachable_server())
+fn unsendable() -> ApiError {
+    ApiError::new(ErrorCode::BadRequest, "The form could not be sent.")
 }
 
-async fn send_json(request: RequestBuilder, body: &impl Serialize) -> Result<Response, ApiError> {
-    let unsendable = || ApiError::new(ErrorCode::BadRequest, "The form could not be sent.");
-    let value = serde_wasm_bindgen::to_value(body).map_err(|_| unsendable())?;
-    let text = js_sys::JSON::stringify(&value)
+/// A request body as the browser's JSON text.
+fn body(value: &impl Serialize) -> Result<String, ApiError> {
+    let value = serde_wasm_bindgen::to_value(value).map_err(|_| unsendable())?;
+    js_sys::JSON::stringify(&value)
         .ok()
         .and_then(|s| s.as_string())
-        .ok_or_else(unsendable)?;
-    request
-        .header("content-type", "application/json")
-        .body(text)
-        .map_err(|_| unsendable())?
-        .send()
-        .await
-        .map_err(|_| unreachable_server())
+        .ok_or_else(unsendable)
 }
 
-/// The body of a response as `T`.
-async fn json<T: DeserializeOwned>(response: Response) -> Option<T> {
-    let promise = web_sys::Response::from(response).json().ok()?;
-    let value = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
-    serde_wasm_bindgen::from_value(value).ok()
-}
-
-/// A success body as `T`, or the error envelope (or a stand-in when the body is not one).
-async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
-    if response.ok() {
-        return json(response).await.ok_or_else(unreadable_answer);
+/// Sends a request and returns the parsed JSON of a success (`undefined` when it has no body), or the
+/// error envelope (or a stand-in when the answer is not one).
+async fn call(request: RequestBuilder, body: Option<String>) -> Result<JsValue, ApiError> {
+    let response = match body {
+        Some(text) => {
+            request
+                .header("content-type", "application/json")
+                .body(text)
+                .map_err(|_| unsendable())?
+                .send()
+                .await
+        }
+        None => request.send().await,
     }
-    Err(error_of(response).await)
+    .map_err(|_| unreachable_server())?;
+    let status = response.status();
+    let parsed = if status == 204 {
+        Some(JsValue::UNDEFINED)
+    } else {
+        match web_sys::Response::from(response).json() {
+            Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise).await.ok(),
+            Err(_) => None,
+        }
+    };
+    if (200..300).contains(&status) {
+        return parsed.ok_or_else(unreadable_answer);
+    }
+    Err(parsed
+        .and_then(|v| serde_wasm_bindgen::from_value::<ApiError>(v).ok())
+        .unwrap_or_else(|| {
+            ApiError::new(
+                ErrorCode::Internal,
+                format!("The server answered with an error ({status}). Try again in a moment."),
+            )
+        }))
 }
 
-async fn error_of(response: Response) -> ApiError {
-    let status = response.status();
-    json::<ApiError>(response).await.unwrap_or_else(|| {
-        ApiError::new(
-            ErrorCode::Internal,
-            format!("The server answered with an error ({status}). Try again in a moment."),
-        )
-    })
+/// A success body as `T`.
+fn decode<T: DeserializeOwned>(value: JsValue) -> Result<T, ApiError> {
+    serde_wasm_bindgen::from_value(value).map_err(|_| unreadable_answer())
 }
 
 /// Who is signed in (an `Unauthenticated` error when nobody is).
 pub async fn me() -> Result<Me, ApiError> {
-    decode(send(Request::get(paths::ME)).await?).await
+    decode(call(Request::get(paths::ME), None).await?)
 }
 
 pub async fn sign_in(request: &SignInRequest) -> Result<Me, ApiError> {
-    decode(send_json(Request::post(paths::SESSION), request).await?).await
+    let body = body(request)?;
+    decode(call(Request::post(paths::SESSION), Some(body)).await?)
 }
 
 pub async fn sign_out() -> Result<(), ApiError> {
-    no_content(send(Request::delete(paths::SESSION)).await?).await
-}
-
-/// A success without a body, or the error envelope.
-async fn no_content(response: Response) -> Result<(), ApiError> {
-    if response.ok() {
-        Ok(())
-    } else {
-        Err(error_of(response).await)
-    }
+    call(Request::delete(paths::SESSION), None).await.map(drop)
 }
 
 /// The user's credentials and the organization's licenses.
 pub async fn credentials() -> Result<CredentialsPage, ApiError> {
-    decode(send(Request::get(paths::CREDENTIALS)).await?).await
+    decode(call(Request::get(paths::CREDENTIALS), None).await?)
 }
 
 /// Verify & Save: a new credential (`id = None`) or an edit.
@@ -106,9 +111,11 @@ pub async fn save_credential(
         None => Request::post(paths::CREDENTIALS),
         Some(id) => Request::put(&paths::credential(id)),
     };
-    decode(send_json(builder, request).await?).await
+    decode(call(builder, Some(body(request)?)).await?)
 }
 
 pub async fn delete_credential(id: i64) -> Result<(), ApiError> {
-    no_content(send(Request::delete(&paths::credential(id))).await?).await
+    call(Request::delete(&paths::credential(id)), None)
+        .await
+        .map(drop)
 }

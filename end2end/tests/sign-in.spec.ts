@@ -18,7 +18,7 @@ test("a staff member signs in, opens Traceability Credentials from the avatar me
   const sideMenu = page.getByRole("navigation", { name: "Manage account" });
   await sideMenu.getByRole("link", { name: "Traceability Credentials" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Traceability Credentials" })).toBeVisible();
-  await expect(page.getByText("You have no traceability credentials yet.")).toBeVisible();
+  await expect(page.getByRole("button", { name: "+ Add Credential" })).toBeEnabled();
 
   await avatar.click();
   await page.getByRole("menuitem", { name: "Sign out" }).click();

@@ -116,17 +116,16 @@ impl CredentialsPage {
         self.licenses.iter().find(|l| l.id == id)
     }
 
-    /// The states offered in "Select State" for a provider: those with an offered license, by name.
+    /// The states offered in "Select State" for a provider: those with an offered license, in the
+    /// order of their codes.
     pub fn states(&self, provider: Provider) -> Vec<StateCode> {
-        let mut states: Vec<StateCode> = self
-            .licenses
-            .iter()
-            .filter(|l| l.offered && l.provider == provider)
-            .map(|l| l.state)
-            .collect();
-        states.sort_by_key(|s| s.name());
-        states.dedup();
-        states
+        StateCode::all()
+            .filter(|s| {
+                self.licenses
+                    .iter()
+                    .any(|l| l.offered && l.provider == provider && l.state == *s)
+            })
+            .collect()
     }
 
     /// The licenses offered in the dropdown of a credential (`editing`) or of the new-credential form:

@@ -133,9 +133,8 @@ pub fn TraceabilityCredentials() -> impl IntoView {
             </div>
         })}
         {move || ctx.adding.get().then(|| view! { <CredentialForm editing=None/> })}
-        <For each=credentials key=|c| (c.id, c.version) let:credential>
-            <CredentialCard credential/>
-        </For>
+        // Rebuilt whenever the list changes (a save, a deletion): far less code than a keyed list.
+        {move || credentials().into_iter().map(|credential| view! { <CredentialCard credential/> }).collect_view()}
     }
 }
 
