@@ -1,0 +1,188 @@
+//! What the server adds to METRC's own latency on "Verify & Save": each round is one plain GET of
+//! `/facilities/v2/` straight to the simulator (METRC's own time, at zero added latency) and one
+//! `PUT /api/credentials/{id}` through the real server on SQLite with durable commits (the stored key is
+//! decrypted, verified with the same GET, and the credential, its licenses and an audit record are
+//! written in one transaction, after the verify-attempt count's own). Rounds are spaced 10 ms apart so
+//! that the METRC client's pacing (METRC's published limits) never waits: its waits are METRC's limits,
+//! not our overhead. Run with `cargo bench -p server`; it prints medians and p99s.
+
+use metrc_sim::demo::{CO_BOTH, COLFAX, PEARL, VENDOR_KEY};
+use serde_json::{Value, json};
+use server::accounts::{self, NewUser};
+use server::app::Application;
+use server::config::Config;
+use server::licenses::{self, NewLicense};
+use shared::{Email, LicenseNumber, Provider, Role, StateCode};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+const WARM_UP: usize = 50;
+const ROUNDS: usize = 1_000;
+const PASSWORD: &str = "bench password 1";
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let (_sim, sim_addr) = metrc_sim::start_demo(metrc_sim::limits::Limits::OFF)
+        .await
+        .expect("simulator listens");
+    let dir = std::env::temp_dir().join(format!("tc-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let vars: HashMap<&str, String> = [
+        ("BIND_ADDR", "127.0.0.1:0".to_owned()),
+        ("DATA_DIR", dir.display().to_string()),
+        (
+            "CREDENTIAL_KEYS",
+            "bench:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned(),
+        ),
+        ("STATIC_DIR", "/nonexistent".to_owned()),
+        ("METRC_URL_TEMPLATE", format!("http://{sim_addr}/{{state}}")),
+        ("METRC_VENDOR_KEY", VENDOR_KEY.to_owned()),
+        ("VERIFY_ATTEMPTS_PER_MINUTE", "1000000".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    let config = Config::from_lookup(false, |name| vars.get(name).cloned()).expect("config");
+    let app = Application::build(config).await.expect("server starts");
+    let addr = app.local_addr().expect("bound");
+    let db = app.db().clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+
+    // One organization with the demo's Colorado licenses and one signed-in user.
+    let mut conn = db.pool.acquire().await.expect("connection");
+    let organization_id = accounts::create_organization(&mut conn, "Bench Co.")
+        .await
+        .expect("organization");
+    let mut ids = Vec::new();
+    for number in [COLFAX, PEARL] {
+        let number = LicenseNumber::parse(number).expect("number");
+        ids.push(
+            licenses::create(
+                &mut conn,
+                NewLicense {
+                    organization_id,
+                    number: &number,
+                    state: StateCode::parse("CO").expect("state"),
+                    display_name: "Store",
+                    license_type: "Retail Marijuana Store",
+                    provider: Provider::Metrc,
+                    time_zone: None,
+                },
+            )
+            .await
+            .expect("license"),
+        );
+    }
+    let hash = server::passwords::hash(PASSWORD.to_owned())
+        .await
+        .expect("hash");
+    let email = Email::parse("bench@example.test").expect("email");
+    accounts::create_user(
+        &mut conn,
+        NewUser {
+            organization_id,
+            email: &email,
+            display_name: "Bench User",
+            role: Role::Staff,
+            password_hash: Some(&hash),
+        },
+    )
+    .await
+    .expect("user");
+    drop(conn);
+
+    let base = format!("http://{addr}");
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let signed_in = client
+        .post(format!("{base}/api/session"))
+        .json(&json!({ "email": "bench@example.test", "password": PASSWORD }))
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(signed_in.status(), 200);
+    let created: Value = client
+        .post(format!("{base}/api/credentials"))
+        .json(&json!({ "provider": "metrc", "state": "CO", "license_ids": ids, "key": CO_BOTH }))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("saved");
+    let id = created["credential"]["id"].as_i64().expect("id");
+    let mut version = created["credential"]["version"].as_i64().expect("version");
+
+    let plain = reqwest::Client::new();
+    let facilities = format!("http://{sim_addr}/co/facilities/v2/");
+    let url = format!("{base}/api/credentials/{id}");
+    let mut metrc_times = Vec::with_capacity(ROUNDS);
+    let mut save_times = Vec::with_capacity(ROUNDS);
+    for round in 0..WARM_UP + ROUNDS {
+        let started = Instant::now();
+        let body = plain
+            .get(&facilities)
+            .basic_auth(VENDOR_KEY, Some(CO_BOTH))
+            .send()
+            .await
+            .expect("get")
+            .bytes()
+            .await
+            .expect("body");
+        let metrc_time = started.elapsed();
+        assert!(!body.is_empty());
+
+        let started = Instant::now();
+        let response = client
+            .put(&url)
+            .json(&json!({ "provider": "metrc", "state": "CO", "license_ids": ids, "key": "", "version": version }))
+            .send()
+            .await
+            .expect("put");
+        let status = response.status();
+        let saved: Value = response.json().await.expect("saved");
+        let save_time = started.elapsed();
+        assert_eq!(status, 200, "{saved}");
+        version = saved["credential"]["version"].as_i64().expect("version");
+
+        if round >= WARM_UP {
+            metrc_times.push(metrc_time);
+            save_times.push(save_time);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
+    metrc_times.sort_unstable();
+    save_times.sort_unstable();
+    let (metrc_median, metrc_p99) = (
+        percentile(&metrc_times, 0.5),
+        percentile(&metrc_times, 0.99),
+    );
+    let (save_median, save_p99) = (percentile(&save_times, 0.5), percentile(&save_times, 0.99));
+    println!(
+        "rounds: {ROUNDS} (after {WARM_UP} warm-up), SQLite (WAL, synchronous=FULL), simulator limits off"
+    );
+    println!("METRC's own GET   median {metrc_median:>10.3?}   p99 {metrc_p99:>10.3?}");
+    println!("Verify & Save     median {save_median:>10.3?}   p99 {save_p99:>10.3?}");
+    let millis = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "server adds: median {:+.2} ms, p99 {:+.2} ms (budget: <= 5 ms)",
+        millis(save_median) - millis(metrc_median),
+        millis(save_p99) - millis(metrc_p99)
+    );
+}
