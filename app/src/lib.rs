@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod components;
+pub mod js_json;
 pub mod nav;
 pub mod pages;
 pub mod router;

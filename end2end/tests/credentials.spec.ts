@@ -77,7 +77,8 @@ test.describe("Traceability Credentials", () => {
     await expect(saved).toBeVisible();
     await expect(saved.getByText(COLFAX)).toBeVisible();
     await expect(saved.getByText(PEARL)).toBeVisible();
-    await expect(saved.getByText("••••0001", { exact: true })).toBeVisible();
+    // Provider, state and the key masked to its last four: the group's heading.
+    await expect(saved.getByRole("heading", { name: "METRC · Colorado · ••••0001" })).toBeVisible();
     await expect(saved.getByText(/Verified, last verified/)).toBeVisible();
     await expect(page.getByText(KEYS.coBoth)).toHaveCount(0);
     await expect(newForm(page)).toHaveCount(0);

@@ -12,7 +12,8 @@ use leptos::either::Either;
 use leptos::prelude::*;
 use shared::api::{ApiError, ErrorCode, FieldError};
 use shared::credential::{
-    CredentialRequest, CredentialView, CredentialsPage, LicenseOption, ReachedLicense, messages,
+    CredentialRequest, CredentialView, CredentialsPage, LicenseOption, ReachedLicense,
+    SavedCredential, messages,
 };
 use shared::{Provider, StateCode};
 
@@ -43,7 +44,13 @@ impl Credentials {
     /// Verify & Save; on success the page shows the saved credential. On failure nothing changes here
     /// but the notification, except that a conflict reloads the list (it is out of date).
     async fn save(self, editing: Option<i64>, request: CredentialRequest) -> Result<(), ApiError> {
-        match crate::api::save_credential(editing, &request).await {
+        let outcome = crate::api::save_credential(editing, &request).await;
+        self.saved(editing.is_none(), outcome)
+    }
+
+    /// Shows the outcome of a save (kept out of the `async fn`, whose state machine would copy it).
+    fn saved(self, new: bool, outcome: Result<SavedCredential, ApiError>) -> Result<(), ApiError> {
+        match outcome {
             Ok(saved) => {
                 let credential = saved.credential;
                 let id = credential.id;
@@ -57,7 +64,7 @@ impl Credentials {
                 });
                 self.reached
                     .set((!saved.also_reaches.is_empty()).then_some((id, saved.also_reaches)));
-                if editing.is_none() {
+                if new {
                     self.adding.set(false);
                 }
                 self.toasts.success(messages::SAVED);
@@ -195,22 +202,14 @@ fn CredentialCard(credential: CredentialView) -> impl IntoView {
                     {status}
                 </span>
             </div>
-            <dl class="facts">
-                <dt>"Provider"</dt><dd>{credential.provider.label()}</dd>
-                <dt>"State"</dt><dd>{credential.state.label()}</dd>
-                <dt>"Licenses"</dt>
-                <dd>
-                    <ul class="license-list" aria-label="Licenses">
-                        {licenses.iter().map(|l| {
-                            let inactive = !l.offered;
-                            view! { <li>{l.label()}{inactive.then_some(" (inactive)")}</li> }
-                        }).collect_view()}
-                    </ul>
-                </dd>
-                <dt>"Key"</dt><dd class="mono">{format!("••••{}", credential.key_last_four)}</dd>
-                <dt>"Status"</dt>
-                <dd>{status}{verified.map(|t| format!(", last verified {t}"))}</dd>
-            </dl>
+            // The title already names the provider, the state and the key's last four.
+            <p class="facts">{status}{verified.map(|t| format!(", last verified {t}"))}</p>
+            <ul class="license-list" aria-label="Licenses">
+                {licenses.iter().map(|l| {
+                    let inactive = !l.offered;
+                    view! { <li>{l.label()}{inactive.then_some(" (inactive)")}</li> }
+                }).collect_view()}
+            </ul>
             <CredentialForm editing=Some(credential.clone())/>
             <AlsoReaches credential=credential.clone()/>
             <button type="button" class="delete-link" on:click=move |_| confirming.set(true)>"Delete"</button>
