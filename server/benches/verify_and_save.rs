@@ -4,7 +4,9 @@
 //! decrypted, verified with the same GET, and the credential, its licenses and an audit record are
 //! written in one transaction, after the verify-attempt count's own). Rounds are spaced 10 ms apart so
 //! that the METRC client's pacing (METRC's published limits) never waits: its waits are METRC's limits,
-//! not our overhead. Run with `cargo bench -p server`; it prints medians and p99s.
+//! not our overhead. Everything runs on one tokio worker thread, leaving the other core to SQLite's own
+//! threads (sqlx runs each SQLite connection on a thread of its own). Run with `cargo bench -p server`;
+//! it prints medians and p99s.
 
 use metrc_sim::demo::{CO_BOTH, COLFAX, PEARL, VENDOR_KEY};
 use serde_json::{Value, json};
@@ -27,7 +29,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
         .build()
         .expect("runtime");

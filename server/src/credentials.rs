@@ -396,16 +396,32 @@ async fn verify_and_save(
         &Entry::by(user, Some(credential_id), action, "saved").detail(detail),
     )
     .await?;
-    let saved_page = load_page(&mut tx, user).await?;
     tx.commit().await.map_err(race_or_database)?;
     tracing::info!(user_id = user.id, credential_id, action, "credential saved");
 
-    let credential = saved_page
-        .credentials
-        .iter()
-        .find(|c| c.id == credential_id)
-        .cloned()
-        .ok_or_else(|| AppError::Internal("the saved credential is not there".into()))?;
+    // The answer describes what was just written, without reading it back.
+    let previous = page_now.credentials.iter().find(|c| Some(c.id) == editing);
+    let mut license_ids = draft_now.license_ids.clone();
+    license_ids.sort_by(|a, b| {
+        let number = |id: &i64| page_now.license(*id).map(|l| l.number.clone());
+        number(a).cmp(&number(b))
+    });
+    let credential = CredentialView {
+        id: credential_id,
+        provider: draft_now.provider,
+        state: draft_now.state,
+        license_ids,
+        key_last_four: match previous {
+            Some(stored) if !new_key => stored.key_last_four.clone(),
+            _ => key.last_four(),
+        },
+        status: CredentialStatus::Verified,
+        verified_at: Some(now),
+        version: previous.map_or(1, |c| c.version + 1),
+    };
+    let mut saved_page = page_now;
+    saved_page.credentials.retain(|c| c.id != credential_id);
+    saved_page.credentials.push(credential.clone());
     let addable =
         saved_page.offered_licenses(credential.provider, credential.state, Some(credential_id));
     let also_reaches = key_check
