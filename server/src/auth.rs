@@ -55,6 +55,7 @@ pub async fn sign_in(
         sessions::end(&state.db, &old).await?;
     }
     sessions::prune_expired(&state.db, &state.config).await?;
+    rate_limit::prune_verify_attempts(&state.db).await?;
     let cookie = sessions::start(&state.db, &state.config, user.id).await?;
     tracing::info!(user_id = user.id, "signed in");
     Ok((

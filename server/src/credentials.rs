@@ -371,18 +371,22 @@ async fn verify_and_save(
             id
         }
     };
-    for license_id in &draft_now.license_ids {
-        sqlx::query(
-            "INSERT INTO credential_licenses (credential_id, user_id, provider, license_id) VALUES ($1, $2, $3, $4)",
-        )
+    // One statement for all of its licenses: `($1, $2, $3, $4), ($1, $2, $3, $5), …`.
+    let rows: Vec<String> = (0..draft_now.license_ids.len())
+        .map(|i| format!("($1, $2, $3, ${})", i + 4))
+        .collect();
+    let sql = format!(
+        "INSERT INTO credential_licenses (credential_id, user_id, provider, license_id) VALUES {}",
+        rows.join(", ")
+    );
+    let mut insert = sqlx::query(&sql)
         .bind(credential_id)
         .bind(user.id)
-        .bind(draft_now.provider.code())
-        .bind(*license_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(race_or_database)?;
+        .bind(draft_now.provider.code());
+    for license_id in &draft_now.license_ids {
+        insert = insert.bind(*license_id);
     }
+    insert.execute(&mut *tx).await.map_err(race_or_database)?;
     let (action, mut detail) = match editing {
         None => ("credential_added", String::new()),
         Some(_) => ("credential_updated", String::new()),

@@ -77,92 +77,40 @@ pub async fn clear_account(db: &Db, email: &Email) -> Result<(), sqlx::Error> {
 }
 
 /// Counts a Verify & Save attempt of a user, or refuses it when the user made `per_minute` in the last
-/// minute.
-///
-/// On SQLite the count is committed without waiting for the disk (`synchronous = NORMAL` for this one
-/// transaction; WAL keeps it atomic and the next durable commit carries it to disk). A power cut may
-/// forget the last few attempts, which costs nothing; the save itself, its licenses and its audit
-/// record stay fully durable. It halves the disk flushes of a Verify & Save.
+/// minute. The count and the new row are one statement (atomic by itself, and one round trip).
 pub async fn check_verify(db: &Db, per_minute: u32, user_id: i64) -> Result<(), AppError> {
-    let sqlite = db.backend == crate::db::Backend::Sqlite;
-    let mut guard = NonDurable {
-        conn: Some(db.pool.acquire().await?),
-        restored: !sqlite,
-    };
-    let conn = guard
-        .conn
-        .as_mut()
-        .ok_or(AppError::Internal("no connection".into()))?;
-    if sqlite {
-        sqlx::query("PRAGMA synchronous = NORMAL")
-            .execute(&mut **conn)
-            .await?;
-    }
-    let counted = count_attempt(conn, sqlite, per_minute, user_id).await;
-    if sqlite {
-        sqlx::query("PRAGMA synchronous = FULL")
-            .execute(&mut **conn)
-            .await?;
-        guard.restored = true;
-    }
-    counted
-}
-
-/// A pooled connection that may have flushes switched off: unless they were switched back on, it is
-/// closed instead of returned to the pool (also when the request is cancelled half-way).
-struct NonDurable {
-    conn: Option<sqlx::pool::PoolConnection<sqlx::Any>>,
-    restored: bool,
-}
-
-impl Drop for NonDurable {
-    fn drop(&mut self) {
-        if !self.restored
-            && let Some(conn) = self.conn.take()
-        {
-            drop(conn.detach());
-        }
-    }
-}
-
-async fn count_attempt(
-    conn: &mut sqlx::AnyConnection,
-    sqlite: bool,
-    per_minute: u32,
-    user_id: i64,
-) -> Result<(), AppError> {
-    use sqlx::Connection;
     let now = now_unix();
-    let mut tx = if sqlite {
-        conn.begin_with("BEGIN IMMEDIATE").await?
-    } else {
-        conn.begin().await?
-    };
-    let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
-        "SELECT COUNT(*), MIN(attempted_at) FROM verify_attempts WHERE user_id = $1 AND attempted_at > $2",
+    let counted = sqlx::query(
+        "INSERT INTO verify_attempts (user_id, attempted_at) SELECT $1, $2 \
+         WHERE (SELECT COUNT(*) FROM verify_attempts WHERE user_id = $1 AND attempted_at > $3) < $4",
     )
     .bind(user_id)
+    .bind(now)
     .bind(now - 60)
-    .fetch_one(&mut *tx)
+    .bind(i64::from(per_minute))
+    .execute(&db.pool)
     .await?;
-    if count >= i64::from(per_minute) {
+    if counted.rows_affected() == 0 {
+        let oldest: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(attempted_at) FROM verify_attempts WHERE user_id = $1 AND attempted_at > $2",
+        )
+        .bind(user_id)
+        .bind(now - 60)
+        .fetch_one(&db.pool)
+        .await?;
         let wait = oldest.map_or(60, |t| t + 60 - now).max(1);
         return Err(AppError::RateLimited(format!(
             "Too many Verify & Save attempts. Wait {wait} seconds and try again; nothing was saved."
         )));
     }
-    sqlx::query("INSERT INTO verify_attempts (user_id, attempted_at) VALUES ($1, $2)")
-        .bind(user_id)
-        .bind(now)
-        .execute(&mut *tx)
+    Ok(())
+}
+
+/// Forgets Verify & Save attempts older than the minute the limit looks at.
+pub async fn prune_verify_attempts(db: &Db) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM verify_attempts WHERE attempted_at <= $1")
+        .bind(now_unix() - 60)
+        .execute(&db.pool)
         .await?;
-    // Old rows are pruned on a user's first attempt in a minute, not on every one.
-    if count == 0 {
-        sqlx::query("DELETE FROM verify_attempts WHERE attempted_at <= $1")
-            .bind(now - 60)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
     Ok(())
 }
