@@ -1,5 +1,7 @@
 // Refreshes docs/screenshot.png, the picture in the README: signs in to a running server as the demo staff
-// user and photographs the Traceability Credentials page with the avatar menu open.
+// user, saves a credential through the page if there is none (the demo key for both Colorado licenses,
+// with only Denver selected, so "This key also reaches" shows), and photographs it with its license
+// dropdown open.
 // Usage: with `scripts/run` serving, `node end2end/screenshot.mjs [http://127.0.0.1:3000]`. CI never runs it.
 import { chromium } from "@playwright/test";
 import { fileURLToPath } from "node:url";
@@ -13,14 +15,26 @@ const browser = await chromium.launch({
          "--disable-sync", "--no-first-run"],
 });
 try {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 560 } });
+  const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
   await page.goto(`${base}/sign-in`);
   await page.getByLabel("Email").fill("staff@demo.test");
   await page.getByLabel("Password").fill("demo-password-1");
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { name: "Traceability Credentials" }).waitFor();
-  await page.getByRole("button", { name: /Account menu/ }).click();
-  await page.getByRole("menu").waitFor();
+  await page.getByRole("button", { name: "+ Add Credential" }).waitFor();
+  if ((await page.getByRole("group").count()) === 0) {
+    await page.getByRole("button", { name: "+ Add Credential" }).click();
+    const form = page.getByRole("form", { name: "New credential" });
+    await form.getByLabel("Select State").selectOption({ label: "Colorado (CO)" });
+    await form.getByRole("button", { name: "Select the license(s) of your credential" }).click();
+    await form.getByRole("option", { name: /402R-00101/ }).click();
+    await form.getByLabel("Metrc User API Key").fill("demo-co-both-licenses-00000000000000000000000001");
+    await form.getByRole("button", { name: "Verify & Save" }).click();
+    await page.getByRole("status").waitFor();
+  }
+  const group = page.getByRole("group").first();
+  await group.getByRole("button", { name: "Select the license(s) of your credential" }).click();
+  await group.getByRole("listbox").waitFor();
   await page.screenshot({ path: out });
   console.log(`wrote ${out}`);
 } finally {

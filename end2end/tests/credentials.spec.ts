@@ -79,7 +79,8 @@ test.describe("Traceability Credentials", () => {
     await expect(saved.getByText(PEARL)).toBeVisible();
     // Provider, state and the key masked to its last four: the group's heading.
     await expect(saved.getByRole("heading", { name: "METRC · Colorado · ••••0001" })).toBeVisible();
-    await expect(saved.getByText(/Verified, last verified/)).toBeVisible();
+    await expect(saved.getByText("Verified", { exact: true })).toBeVisible();
+    await expect(saved.getByText(/^Last verified /)).toBeVisible();
     await expect(page.getByText(KEYS.coBoth)).toHaveCount(0);
     await expect(newForm(page)).toHaveCount(0);
   });

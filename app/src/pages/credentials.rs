@@ -203,7 +203,7 @@ fn CredentialCard(credential: CredentialView) -> impl IntoView {
                 </span>
             </div>
             // The title already names the provider, the state and the key's last four.
-            <p class="facts">{status}{verified.map(|t| format!(", last verified {t}"))}</p>
+            <p class="facts">{verified.map(|t| format!("Last verified {t}"))}</p>
             <ul class="license-list" aria-label="Licenses">
                 {licenses.iter().map(|l| {
                     let inactive = !l.offered;
