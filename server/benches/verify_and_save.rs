@@ -158,6 +158,8 @@ async fn run() {
     let url = format!("{base}/api/credentials/{id}");
     let mut metrc_times = Vec::with_capacity(ROUNDS);
     let mut save_times = Vec::with_capacity(ROUNDS);
+    let mut list_times = Vec::with_capacity(ROUNDS);
+    let list_url = format!("{base}/api/credentials");
     for round in 0..WARM_UP + ROUNDS {
         let started = Instant::now();
         let body = plain
@@ -185,9 +187,18 @@ async fn run() {
         assert_eq!(status, 200, "{saved}");
         version = saved["credential"]["version"].as_i64().expect("version");
 
+        // For comparison: a request through the same layers, session and database reads, without METRC
+        // and without a write.
+        let started = Instant::now();
+        let listed = client.get(&list_url).send().await.expect("list");
+        assert_eq!(listed.status(), 200);
+        let _ = listed.bytes().await.expect("body");
+        let list_time = started.elapsed();
+
         if round >= WARM_UP {
             metrc_times.push(metrc_time);
             save_times.push(save_time);
+            list_times.push(list_time);
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -195,6 +206,8 @@ async fn run() {
 
     metrc_times.sort_unstable();
     save_times.sort_unstable();
+    list_times.sort_unstable();
+    let (list_median, list_p99) = (percentile(&list_times, 0.5), percentile(&list_times, 0.99));
     let (metrc_median, metrc_p99) = (
         percentile(&metrc_times, 0.5),
         percentile(&metrc_times, 0.99),
@@ -205,6 +218,7 @@ async fn run() {
     );
     println!("METRC's own GET   median {metrc_median:>10.3?}   p99 {metrc_p99:>10.3?}");
     println!("Verify & Save     median {save_median:>10.3?}   p99 {save_p99:>10.3?}");
+    println!("list (no METRC, no write) median {list_median:>10.3?}   p99 {list_p99:>10.3?}");
     let millis = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
         "server adds: median {:+.2} ms, p99 {:+.2} ms (budget: <= 5 ms)",
