@@ -542,3 +542,28 @@ mod a_server_killed_between_verify_and_commit_leaves_no_row {
         super::killed_during_verification(server::db::Backend::Postgres).await;
     }
 }
+
+/// The attempt count commits without a disk flush; every connection must go back to the pool flushing
+/// again, or later saves on it would not be durable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_pooled_sqlite_connection_flushes_to_disk_after_verify_attempts() {
+    let app = TestApp::spawn(server::db::Backend::Sqlite).await;
+    let licenses = app.add_demo_licenses().await;
+    let (_, client) = app.signed_in_user("clerk@example.test").await;
+    for _ in 0..5 {
+        let response = create(&app, &client, &body("CO", &[licenses.colfax], CO_REVOKED)).await;
+        assert_eq!(response.status(), 422);
+    }
+    // Hold every connection the pool has (8), so that the ones the attempts used are among them.
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(app.db.pool.acquire().await.expect("connection"));
+    }
+    for conn in &mut held {
+        let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut **conn)
+            .await
+            .expect("pragma");
+        assert_eq!(level, 2, "synchronous = FULL on every pooled connection");
+    }
+}
