@@ -132,39 +132,38 @@ pub async fn load_page(conn: &mut AnyConnection, user: &User) -> Result<Credenti
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
 
-    let links: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT credential_id, license_id FROM credential_licenses cl \
-         JOIN licenses l ON l.id = cl.license_id WHERE cl.user_id = $1 ORDER BY l.number",
-    )
-    .bind(user.id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let credentials = sqlx::query(
-        "SELECT id, provider, state, key_last_four, status, verified_at, version \
-         FROM credentials WHERE user_id = $1 ORDER BY id",
+    // One row per credential and license (a credential always has one; the outer join keeps the rare
+    // credential whose licenses were all removed by hand visible rather than lost).
+    let mut credentials: Vec<CredentialView> = Vec::new();
+    for row in sqlx::query(
+        "SELECT c.id, c.provider, c.state, c.key_last_four, c.status, c.verified_at, c.version, \
+         cl.license_id FROM credentials c \
+         LEFT JOIN credential_licenses cl ON cl.credential_id = c.id \
+         LEFT JOIN licenses l ON l.id = cl.license_id \
+         WHERE c.user_id = $1 ORDER BY c.id, l.number",
     )
     .bind(user.id)
     .fetch_all(&mut *conn)
     .await?
-    .iter()
-    .map(|row| {
+    {
         let id: i64 = row.try_get("id")?;
-        Ok(CredentialView {
-            id,
-            provider: decode(row, "provider", |s| Provider::parse(s).ok())?,
-            state: decode(row, "state", |s| StateCode::parse(s).ok())?,
-            license_ids: links
-                .iter()
-                .filter(|(c, _)| *c == id)
-                .map(|(_, l)| *l)
-                .collect(),
-            key_last_four: row.try_get("key_last_four")?,
-            status: decode(row, "status", CredentialStatus::from_code)?,
-            verified_at: row.try_get("verified_at")?,
-            version: row.try_get("version")?,
-        })
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let license: Option<i64> = row.try_get("license_id")?;
+        if credentials.last().is_none_or(|c| c.id != id) {
+            credentials.push(CredentialView {
+                id,
+                provider: decode(&row, "provider", |s| Provider::parse(s).ok())?,
+                state: decode(&row, "state", |s| StateCode::parse(s).ok())?,
+                license_ids: Vec::new(),
+                key_last_four: row.try_get("key_last_four")?,
+                status: decode(&row, "status", CredentialStatus::from_code)?,
+                verified_at: row.try_get("verified_at")?,
+                version: row.try_get("version")?,
+            });
+        }
+        if let (Some(license), Some(credential)) = (license, credentials.last_mut()) {
+            credential.license_ids.push(license);
+        }
+    }
     Ok(CredentialsPage {
         credentials,
         licenses,
