@@ -370,22 +370,54 @@ async fn verify_and_save(
             id
         }
     };
-    // One statement for all of its licenses: `($1, $2, $3, $4), ($1, $2, $3, $5), …`.
-    let rows: Vec<String> = (0..draft_now.license_ids.len())
-        .map(|i| format!("($1, $2, $3, ${})", i + 4))
+    // Only the licenses that change are written: the ones no longer chosen are removed, the new ones
+    // added (fewer pages touched, a smaller commit).
+    let held: &[i64] = page_now
+        .credentials
+        .iter()
+        .find(|c| Some(c.id) == editing)
+        .map_or(&[], |c| c.license_ids.as_slice());
+    let removed: Vec<i64> = held
+        .iter()
+        .filter(|l| !draft_now.license_ids.contains(l))
+        .copied()
         .collect();
-    let sql = format!(
-        "INSERT INTO credential_licenses (credential_id, user_id, provider, license_id) VALUES {}",
-        rows.join(", ")
-    );
-    let mut insert = sqlx::query(&sql)
-        .bind(credential_id)
-        .bind(user.id)
-        .bind(draft_now.provider.code());
-    for license_id in &draft_now.license_ids {
-        insert = insert.bind(*license_id);
+    let added: Vec<i64> = draft_now
+        .license_ids
+        .iter()
+        .filter(|l| !held.contains(l))
+        .copied()
+        .collect();
+    if !removed.is_empty() {
+        let list: Vec<String> = (0..removed.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "DELETE FROM credential_licenses WHERE credential_id = $1 AND license_id IN ({})",
+            list.join(", ")
+        );
+        let mut delete = sqlx::query(&sql).bind(credential_id);
+        for license_id in &removed {
+            delete = delete.bind(*license_id);
+        }
+        delete.execute(&mut *tx).await.map_err(race_or_database)?;
     }
-    insert.execute(&mut *tx).await.map_err(race_or_database)?;
+    if !added.is_empty() {
+        // One statement: `($1, $2, $3, $4), ($1, $2, $3, $5), …`.
+        let rows: Vec<String> = (0..added.len())
+            .map(|i| format!("($1, $2, $3, ${})", i + 4))
+            .collect();
+        let sql = format!(
+            "INSERT INTO credential_licenses (credential_id, user_id, provider, license_id) VALUES {}",
+            rows.join(", ")
+        );
+        let mut insert = sqlx::query(&sql)
+            .bind(credential_id)
+            .bind(user.id)
+            .bind(draft_now.provider.code());
+        for license_id in &added {
+            insert = insert.bind(*license_id);
+        }
+        insert.execute(&mut *tx).await.map_err(race_or_database)?;
+    }
     let (action, mut detail) = match editing {
         None => ("credential_added", String::new()),
         Some(_) => ("credential_updated", String::new()),
@@ -563,8 +595,7 @@ async fn insert_credential(
     .map_err(race_or_database)
 }
 
-/// Marks the credential verified (with a new key, when given) if it is still at `version`, and clears
-/// its licenses for the caller to write the new set.
+/// Marks the credential verified (with a new key, when given) if it is still at `version`.
 async fn update_credential(
     tx: &mut AnyConnection,
     keys: &CredentialKeys,
@@ -615,11 +646,6 @@ async fn update_credential(
                 .into(),
         ));
     }
-    sqlx::query("DELETE FROM credential_licenses WHERE credential_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(race_or_database)?;
     Ok(())
 }
 
