@@ -49,12 +49,8 @@ pub async fn one(
 ) -> Result<impl IntoResponse, AppError> {
     let mut conn = state.db.pool.acquire().await?;
     let page = load_page(&mut conn, &user).await?;
-    let credential = page
-        .credentials
-        .into_iter()
-        .find(|c| c.id == id)
-        .ok_or(AppError::NotFound)?;
-    Ok((NO_STORE, Json(credential)))
+    let credential = page.credential(id).ok_or(AppError::NotFound)?;
+    Ok((NO_STORE, Json(credential.clone())))
 }
 
 /// `POST /api/credentials`: Verify & Save of a new credential.
@@ -86,11 +82,7 @@ pub async fn delete(
 ) -> Result<impl IntoResponse, AppError> {
     let mut tx = state.db.begin_write().await.map_err(race_or_database)?;
     let page = load_page(&mut tx, &user).await?;
-    let credential = page
-        .credentials
-        .iter()
-        .find(|c| c.id == id)
-        .ok_or(AppError::NotFound)?;
+    let credential = page.credential(id).ok_or(AppError::NotFound)?;
     let numbers = license_numbers(&page, &credential.license_ids);
     sqlx::query("DELETE FROM credentials WHERE id = $1 AND user_id = $2")
         .bind(id)
@@ -212,7 +204,7 @@ fn check_request(
     editing: Option<i64>,
 ) -> Result<CredentialDraft, AppError> {
     if let Some(id) = editing
-        && !page.credentials.iter().any(|c| c.id == id)
+        && page.credential(id).is_none()
     {
         return Err(AppError::NotFound);
     }
@@ -269,9 +261,7 @@ async fn check_key_owner(
         }
         if Some(credential_id) != editing {
             let label = page
-                .credentials
-                .iter()
-                .find(|c| c.id == credential_id)
+                .credential(credential_id)
                 .map_or_else(|| "another credential".to_owned(), CredentialView::label);
             return Err(AppError::Conflict(format!(
                 "This key is already on your credential {label}. Add the licenses to that credential instead. Nothing was saved."
@@ -372,11 +362,8 @@ async fn verify_and_save(
     };
     // Only the licenses that change are written: the ones no longer chosen are removed, the new ones
     // added (fewer pages touched, a smaller commit).
-    let held: &[i64] = page_now
-        .credentials
-        .iter()
-        .find(|c| Some(c.id) == editing)
-        .map_or(&[], |c| c.license_ids.as_slice());
+    let previous = editing.and_then(|id| page_now.credential(id));
+    let held: &[i64] = previous.map_or(&[], |c| c.license_ids.as_slice());
     let removed: Vec<i64> = held
         .iter()
         .filter(|l| !draft_now.license_ids.contains(l))
@@ -435,7 +422,6 @@ async fn verify_and_save(
     tracing::info!(user_id = user.id, credential_id, action, "credential saved");
 
     // The answer describes what was just written, without reading it back.
-    let previous = page_now.credentials.iter().find(|c| Some(c.id) == editing);
     let mut license_ids = draft_now.license_ids.clone();
     license_ids.sort_by(|a, b| {
         let number = |id: &i64| page_now.license(*id).map(|l| l.number.clone());

@@ -116,6 +116,10 @@ impl CredentialsPage {
         self.licenses.iter().find(|l| l.id == id)
     }
 
+    pub fn credential(&self, id: i64) -> Option<&CredentialView> {
+        self.credentials.iter().find(|c| c.id == id)
+    }
+
     /// The states offered in "Select State" for a provider: those with an offered license, in the
     /// order of their codes.
     pub fn states(&self, provider: Provider) -> Vec<StateCode> {
@@ -138,7 +142,7 @@ impl CredentialsPage {
         state: StateCode,
         editing: Option<i64>,
     ) -> Vec<&LicenseOption> {
-        let held = self.credentials.iter().find(|c| Some(c.id) == editing);
+        let held = editing.and_then(|id| self.credential(id));
         self.licenses
             .iter()
             .filter(|l| l.provider == provider && l.state == state)
