@@ -13,11 +13,8 @@
 use metrc_sim::demo::{CO_BOTH, COLFAX, PEARL, VENDOR_KEY};
 use serde_json::{Value, json};
 use server::accounts::{self, NewUser};
-use server::app::Application;
-use server::config::Config;
 use server::licenses::{self, NewLicense};
 use shared::{Email, LicenseNumber, Provider, Role, StateCode};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tracing::span::{Attributes, Id};
@@ -67,10 +64,8 @@ const WARM_UP: usize = 50;
 const ROUNDS: usize = 1_000;
 const PASSWORD: &str = "bench password 1";
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
+mod common;
+use common::percentile;
 
 /// How often this machine takes the CPU away from a running thread: a busy loop for `span`, counting
 /// the gaps over 1 ms between two readings of the clock. On a shared virtual machine these pauses, not
@@ -112,27 +107,13 @@ async fn run(times: RequestTimes) {
     let (_sim, sim_addr) = metrc_sim::start_demo(metrc_sim::limits::Limits::OFF)
         .await
         .expect("simulator listens");
-    let dir = std::env::temp_dir().join(format!("tc-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let vars: HashMap<&str, String> = [
-        ("BIND_ADDR", "127.0.0.1:0".to_owned()),
-        ("DATA_DIR", dir.display().to_string()),
-        (
-            "CREDENTIAL_KEYS",
-            "bench:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned(),
-        ),
-        ("STATIC_DIR", "/nonexistent".to_owned()),
-        ("METRC_URL_TEMPLATE", format!("http://{sim_addr}/{{state}}")),
-        ("METRC_VENDOR_KEY", VENDOR_KEY.to_owned()),
-        ("VERIFY_ATTEMPTS_PER_MINUTE", "1000000".to_owned()),
-    ]
-    .into_iter()
-    .collect();
-    let config = Config::from_lookup(false, |name| vars.get(name).cloned()).expect("config");
-    let app = Application::build(config).await.expect("server starts");
-    let addr = app.local_addr().expect("bound");
-    let db = app.db().clone();
-    tokio::spawn(app.run_until(std::future::pending()));
+    let (addr, db, dir) = common::start_server(
+        "verify",
+        format!("http://{sim_addr}/{{state}}"),
+        VENDOR_KEY,
+        &[("VERIFY_ATTEMPTS_PER_MINUTE", "1000000")],
+    )
+    .await;
 
     // One organization with the demo's Colorado licenses and one signed-in user.
     let mut conn = db.pool.acquire().await.expect("connection");

@@ -57,7 +57,7 @@ impl Application {
     /// Connects to the database (applying migrations), seeds demo data in demo mode, and binds.
     pub async fn build(config: Config) -> Result<Application, StartError> {
         let db = Db::connect(&config.database_url).await?;
-        if config.demo && crate::demo::seed(&db).await? {
+        if config.demo && crate::demo::seed(&db, &config.credential_keys).await? {
             tracing::info!("seeded the demo organization");
         }
         let listener = TcpListener::bind(config.bind_addr)
@@ -123,6 +123,7 @@ fn router(state: AppState) -> Result<Router, StartError> {
                 .put(credentials::update)
                 .delete(credentials::delete),
         )
+        .merge(crate::admin::routes())
         // Unknown API paths answer in the envelope instead of falling through to the client's index.html.
         .route("/api", any(api_not_found))
         .route("/api/", any(api_not_found))

@@ -17,6 +17,8 @@ pub struct Entry {
     pub result: &'static str,
     /// Facts for people reading the trail: license numbers, a key's last four characters.
     pub detail: String,
+    /// The licenses the record concerns (the audit log filters by them).
+    pub license_ids: Vec<i64>,
 }
 
 impl Entry {
@@ -35,19 +37,40 @@ impl Entry {
             action,
             result,
             detail: String::new(),
+            license_ids: Vec::new(),
+        }
+    }
+
+    /// An admin acting on the organization, or on another user (`subject`; the admin when `None`).
+    pub fn admin(
+        admin: &User,
+        subject: Option<i64>,
+        action: &'static str,
+        result: &'static str,
+    ) -> Entry {
+        Entry {
+            subject_user_id: subject.unwrap_or(admin.id),
+            ..Entry::by(admin, None, action, result)
         }
     }
 
     pub fn detail(self, detail: String) -> Entry {
         Entry { detail, ..self }
     }
+
+    pub fn licenses(self, license_ids: &[i64]) -> Entry {
+        Entry {
+            license_ids: license_ids.to_vec(),
+            ..self
+        }
+    }
 }
 
 /// Writes an entry inside the caller's transaction, so it commits (or not) with the change it records.
 pub async fn record(conn: &mut AnyConnection, entry: &Entry) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO audit_log (organization_id, actor_user_id, subject_user_id, credential_id, action, \
-         result, detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         result, detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(entry.organization_id)
     .bind(entry.actor_user_id)
@@ -57,8 +80,22 @@ pub async fn record(conn: &mut AnyConnection, entry: &Entry) -> Result<(), sqlx:
     .bind(entry.result)
     .bind(&entry.detail)
     .bind(now_unix())
-    .execute(conn)
+    .fetch_one(&mut *conn)
     .await?;
+    if !entry.license_ids.is_empty() {
+        let rows: Vec<String> = (0..entry.license_ids.len())
+            .map(|i| format!("($1, ${})", i + 2))
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_licenses (audit_id, license_id) VALUES {}",
+            rows.join(", ")
+        );
+        let mut insert = sqlx::query(&sql).bind(id);
+        for license_id in &entry.license_ids {
+            insert = insert.bind(*license_id);
+        }
+        insert.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

@@ -92,7 +92,8 @@ pub async fn delete(
     audit::record(
         &mut tx,
         &Entry::by(&user, Some(id), "credential_deleted", "deleted")
-            .detail(format!("licenses {}", numbers.join(", "))),
+            .detail(format!("licenses {}", numbers.join(", ")))
+            .licenses(&credential.license_ids),
     )
     .await?;
     tx.commit().await.map_err(race_or_database)?;
@@ -163,7 +164,7 @@ pub async fn load_page(conn: &mut AnyConnection, user: &User) -> Result<Credenti
 }
 
 /// Reads a text column through a parser; a value the parser refuses is a decode error.
-fn decode<T>(
+pub fn decode<T>(
     row: &sqlx::any::AnyRow,
     column: &str,
     parse: impl Fn(&str) -> Option<T>,
@@ -214,15 +215,24 @@ fn check_request(
     body.parse(page, editing).map_err(AppError::Validation)
 }
 
-/// Who else holds this METRC key in the organization, by fingerprint.
-async fn key_holders(
+/// Where a METRC key is stored in the organization, found by fingerprint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyHolder {
+    /// On a credential (its id) of a user (their id).
+    Credential { id: i64, user_id: i64 },
+    /// The organization's default key of a state.
+    DefaultKey,
+}
+
+/// Every place this METRC key is stored in the organization: credentials and default keys.
+pub async fn key_holders(
     conn: &mut AnyConnection,
     keys: &CredentialKeys,
     organization_id: i64,
     key: &MetrcUserKey,
-) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+) -> Result<Vec<KeyHolder>, sqlx::Error> {
     let fingerprints = keys.all_fingerprints(key);
-    let placeholders: Vec<String> = (0..fingerprints.len())
+    let matches: Vec<String> = (0..fingerprints.len())
         .map(|i| {
             format!(
                 "(fingerprint_key_id = ${} AND key_fingerprint = ${})",
@@ -231,15 +241,23 @@ async fn key_holders(
             )
         })
         .collect();
+    let matches = matches.join(" OR ");
     let sql = format!(
-        "SELECT id, user_id FROM credentials WHERE organization_id = $1 AND ({})",
-        placeholders.join(" OR ")
+        "SELECT id, user_id FROM credentials WHERE organization_id = $1 AND ({matches}) \
+         UNION ALL SELECT id, CAST(NULL AS BIGINT) FROM default_keys WHERE organization_id = $1 AND ({matches})"
     );
     let mut query = sqlx::query_as(&sql).bind(organization_id);
     for f in &fingerprints {
         query = query.bind(f.key_id.as_str()).bind(f.value.as_str());
     }
-    query.fetch_all(conn).await
+    let rows: Vec<(i64, Option<i64>)> = query.fetch_all(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, user_id)| match user_id {
+            Some(user_id) => KeyHolder::Credential { id, user_id },
+            None => KeyHolder::DefaultKey,
+        })
+        .collect())
 }
 
 /// Refuses a key that is another person's, or already on another of this user's credentials.
@@ -251,8 +269,19 @@ async fn check_key_owner(
     key: &MetrcUserKey,
     page: &CredentialsPage,
 ) -> Result<(), AppError> {
-    for (credential_id, holder) in key_holders(conn, keys, user.organization_id, key).await? {
-        if holder != user.id {
+    for holder in key_holders(conn, keys, user.organization_id, key).await? {
+        let KeyHolder::Credential {
+            id: credential_id,
+            user_id,
+        } = holder
+        else {
+            return Err(AppError::Rejected(
+                StatusCode::CONFLICT,
+                ErrorCode::KeyBelongsToAnother,
+                messages::BELONGS_TO_ANOTHER.to_owned(),
+            ));
+        };
+        if user_id != user.id {
             return Err(AppError::Rejected(
                 StatusCode::CONFLICT,
                 ErrorCode::KeyBelongsToAnother,
@@ -323,7 +352,8 @@ async fn verify_and_save(
             audit::record_alone(
                 &state.db,
                 &Entry::by(user, editing, "verify_failed", result)
-                    .detail(format!("licenses {}", join(&numbers))),
+                    .detail(format!("licenses {}", join(&numbers)))
+                    .licenses(&draft.license_ids),
             )
             .await?;
             return Err(error);
@@ -415,7 +445,9 @@ async fn verify_and_save(
     }
     audit::record(
         &mut tx,
-        &Entry::by(user, Some(credential_id), action, "saved").detail(detail),
+        &Entry::by(user, Some(credential_id), action, "saved")
+            .detail(detail)
+            .licenses(&draft_now.license_ids),
     )
     .await?;
     tx.commit().await.map_err(race_or_database)?;

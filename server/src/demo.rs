@@ -4,14 +4,20 @@
 //! restarting the demo keeps whatever was changed in it. It never runs outside demo mode.
 
 use crate::accounts::{self, NewUser};
+use crate::crypto::CredentialKeys;
 use crate::db::Db;
 use crate::licenses::{self, NewLicense};
-use shared::{Email, LicenseNumber, Provider, Role, StateCode};
+use shared::{Email, LicenseNumber, MetrcUserKey, Provider, Role, StateCode};
 
 pub const ORGANIZATION: &str = "Demo Cannabis Co.";
 pub const PASSWORD: &str = "demo-password-1";
 pub const ADMIN_EMAIL: &str = "admin@demo.test";
 pub const STAFF_EMAIL: &str = "staff@demo.test";
+
+/// The organization's default METRC key for Colorado: the simulator's Colorado manager key
+/// (`metrc-sim --seed demo`), which reaches both Colorado licenses.
+pub const CO_DEFAULT_KEY: &str = "demo-co-manager-00000000000000000000000000000005";
+const CO_DEFAULT_KEY_REACHES: [&str; 2] = ["402R-00101", "402R-00102"];
 
 const USERS: [(&str, &str, Role); 2] = [
     (ADMIN_EMAIL, "Avery Admin", Role::Admin),
@@ -56,7 +62,7 @@ pub enum SeedError {
 }
 
 /// Seeds the demo organization unless it is already there. Returns whether it seeded.
-pub async fn seed(db: &Db) -> Result<bool, SeedError> {
+pub async fn seed(db: &Db, keys: &CredentialKeys) -> Result<bool, SeedError> {
     let admin = Email::parse(ADMIN_EMAIL).map_err(|e| SeedError::Malformed(e.to_string()))?;
     if accounts::find_for_sign_in(db, &admin).await?.is_some() {
         return Ok(false);
@@ -86,9 +92,10 @@ pub async fn seed(db: &Db) -> Result<bool, SeedError> {
         )
         .await?;
     }
+    let mut admin_id = None;
     for (email, display_name, role) in USERS {
         let email = Email::parse(email).map_err(|e| SeedError::Malformed(e.to_string()))?;
-        accounts::create_user(
+        let id = accounts::create_user(
             &mut tx,
             NewUser {
                 organization_id,
@@ -99,7 +106,39 @@ pub async fn seed(db: &Db) -> Result<bool, SeedError> {
             },
         )
         .await?;
+        if role == Role::Admin {
+            admin_id = Some(id);
+        }
     }
+    let admin_id = admin_id.ok_or_else(|| SeedError::Malformed("no demo admin".into()))?;
+    seed_default_key(&mut tx, keys, organization_id, admin_id).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// The Colorado default key, stored as Config Page > Integration stores one, with the licenses the
+/// simulator's demo world lets it reach (the seed does not call METRC: the simulator may not be up yet).
+async fn seed_default_key(
+    tx: &mut sqlx::AnyConnection,
+    keys: &CredentialKeys,
+    organization_id: i64,
+    admin_id: i64,
+) -> Result<(), SeedError> {
+    let malformed = |e: &dyn std::fmt::Display| SeedError::Malformed(e.to_string());
+    let key = MetrcUserKey::parse(CO_DEFAULT_KEY).map_err(|e| malformed(&e))?;
+    let reached = CO_DEFAULT_KEY_REACHES.map(str::to_owned);
+    crate::admin::integration::write_default_key(
+        tx,
+        keys,
+        crate::admin::integration::DefaultKeyWrite {
+            organization_id,
+            state: StateCode::parse("CO").map_err(|e| malformed(&e))?,
+            key: &key,
+            reached: &reached,
+            admin_id,
+            existing: None,
+        },
+    )
+    .await?;
+    Ok(())
 }

@@ -22,6 +22,9 @@ pub enum AppError {
     InvalidCredentials(&'static str),
     #[error("rate limited")]
     RateLimited(String),
+    /// Signed in, but not allowed (a staff member on an admin page).
+    #[error("forbidden")]
+    Forbidden(&'static str),
     #[error("not found")]
     NotFound,
     #[error("conflict: {0}")]
@@ -69,6 +72,10 @@ impl AppError {
             RateLimited(message) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 ApiError::new(ErrorCode::RateLimited, message.clone()),
+            ),
+            Forbidden(message) => (
+                StatusCode::FORBIDDEN,
+                ApiError::new(ErrorCode::Forbidden, *message),
             ),
             NotFound => (StatusCode::NOT_FOUND, not_found()),
             Conflict(message) => (

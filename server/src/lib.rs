@@ -2,6 +2,7 @@
 //! API and the built Leptos client. `main.rs` only reads the configuration and runs [`app::Application`].
 
 pub mod accounts;
+pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod auth;

@@ -31,18 +31,24 @@ pub fn cookie_name(config: &Config) -> &'static str {
 /// A session's last-seen time is written at most this often, so reads do not each cost a write.
 const TOUCH_EVERY_SECS: i64 = 60;
 
-fn hash_token(token: &str) -> String {
+/// The SHA-256 of a token, hex: what the database stores of a session or a set-up link.
+pub fn hash_token(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
 }
 
-/// Starts a session for a user and returns the cookie that carries it.
-pub async fn start(db: &Db, config: &Config, user_id: i64) -> Result<Cookie<'static>, sqlx::Error> {
+/// 32 random bytes, URL-safe base64: a session's or a set-up link's secret.
+pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Starts a session for a user and returns the cookie that carries it.
+pub async fn start(db: &Db, config: &Config, user_id: i64) -> Result<Cookie<'static>, sqlx::Error> {
+    let token = new_token();
     let now = now_unix();
     sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)",

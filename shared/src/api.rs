@@ -19,6 +19,36 @@ pub mod paths {
     pub fn credential(id: i64) -> String {
         format!("{CREDENTIALS}/{id}")
     }
+
+    /// `POST` the password chosen through a one-time set-up link.
+    pub const PASSWORD_SETUP: &str = "/api/password-setup";
+
+    /// Admins only: `GET` the organization's licenses, `POST` a new one; `PUT /{id}` changes one.
+    pub const ADMIN_LICENSES: &str = "/api/admin/licenses";
+    /// Admins only: `GET` the users, `POST` a new one; `PUT /{id}` changes one, `POST /{id}/setup-link`.
+    pub const ADMIN_USERS: &str = "/api/admin/users";
+    /// Admins only: `GET ?page=&fallback=`.
+    pub const ADMIN_COVERAGE: &str = "/api/admin/coverage";
+    /// Admins only: `GET ?user=&license=&before=`.
+    pub const ADMIN_AUDIT: &str = "/api/admin/audit";
+    /// Admins only: `GET`; `PUT`/`DELETE /{state}/default-key`.
+    pub const ADMIN_INTEGRATION: &str = "/api/admin/integration";
+
+    pub fn admin_license(id: i64) -> String {
+        format!("{ADMIN_LICENSES}/{id}")
+    }
+
+    pub fn admin_user(id: i64) -> String {
+        format!("{ADMIN_USERS}/{id}")
+    }
+
+    pub fn admin_setup_link(id: i64) -> String {
+        format!("{ADMIN_USERS}/{id}/setup-link")
+    }
+
+    pub fn default_key(state: crate::StateCode) -> String {
+        format!("{ADMIN_INTEGRATION}/{}/default-key", state.code())
+    }
 }
 
 /// Every API error has this shape, whatever went wrong.

@@ -167,8 +167,25 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
-    /// Adds an active user with [`PASSWORD`] and returns their id.
+    /// The server keys the tests' servers seal METRC keys with.
+    pub fn keys(&self) -> server::crypto::CredentialKeys {
+        server::crypto::CredentialKeys::parse(TEST_CREDENTIAL_KEYS).expect("test keys")
+    }
+
+    /// Adds an active user with [`PASSWORD`] to the test organization and returns their id.
     pub async fn add_user(&self, email: &str, name: &str, role: Role) -> i64 {
+        self.add_user_in(self.organization_id, email, name, role)
+            .await
+    }
+
+    /// Adds an active user with [`PASSWORD`] to an organization and returns their id.
+    pub async fn add_user_in(
+        &self,
+        organization_id: i64,
+        email: &str,
+        name: &str,
+        role: Role,
+    ) -> i64 {
         let hash = server::passwords::hash(PASSWORD.to_owned())
             .await
             .expect("hash");
@@ -177,7 +194,7 @@ impl TestApp {
         accounts::create_user(
             &mut conn,
             NewUser {
-                organization_id: self.organization_id,
+                organization_id,
                 email: &email,
                 display_name: name,
                 role,
@@ -229,12 +246,24 @@ impl TestApp {
 
     /// Adds an active, tracked METRC license to the test organization and returns its id.
     pub async fn add_license(&self, number: &str, state: &str, name: &str) -> i64 {
+        self.add_license_in(self.organization_id, number, state, name)
+            .await
+    }
+
+    /// Adds an active, tracked METRC license to an organization and returns its id.
+    pub async fn add_license_in(
+        &self,
+        organization_id: i64,
+        number: &str,
+        state: &str,
+        name: &str,
+    ) -> i64 {
         let number = shared::LicenseNumber::parse(number).expect("valid number");
         let mut conn = self.db.pool.acquire().await.expect("connection");
         server::licenses::create(
             &mut conn,
             server::licenses::NewLicense {
-                organization_id: self.organization_id,
+                organization_id,
                 number: &number,
                 state: shared::StateCode::parse(state).expect("served"),
                 display_name: name,
@@ -264,7 +293,17 @@ impl TestApp {
 
     /// A user signed in on a client of their own.
     pub async fn signed_in_user(&self, email: &str) -> (i64, reqwest::Client) {
-        let id = self.add_user(email, "Casey Clerk", Role::Staff).await;
+        self.signed_in_as(email, "Casey Clerk", Role::Staff).await
+    }
+
+    /// A user of the test organization with this role, signed in on a client of their own.
+    pub async fn signed_in_as(
+        &self,
+        email: &str,
+        name: &str,
+        role: Role,
+    ) -> (i64, reqwest::Client) {
+        let id = self.add_user(email, name, role).await;
         let client = Self::new_client();
         let response = self.sign_in_with(&client, email, PASSWORD).await;
         assert_eq!(response.status(), 200, "sign-in");

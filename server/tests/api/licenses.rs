@@ -58,8 +58,8 @@ on_both_databases! {
 
     /// Demo seeding can run at every start without duplicating anything.
     async fn demo_seeding_is_idempotent(app: TestApp) {
-        assert!(server::demo::seed(&app.db).await.expect("first seed"));
-        assert!(!server::demo::seed(&app.db).await.expect("second seed"));
+        assert!(server::demo::seed(&app.db, &app.keys()).await.expect("first seed"));
+        assert!(!server::demo::seed(&app.db, &app.keys()).await.expect("second seed"));
         assert_eq!(app.count("SELECT COUNT(*) FROM licenses", &[]).await, 3);
         assert_eq!(
             app.count("SELECT COUNT(*) FROM users WHERE email LIKE '%@demo.test'", &[]).await,

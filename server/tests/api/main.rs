@@ -7,6 +7,7 @@
 
 mod harness;
 
+mod admin;
 mod credentials;
 mod errors;
 mod licenses;
