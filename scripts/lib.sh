@@ -84,8 +84,13 @@ build_client() {
     echo "client: dist/ is up to date"
     return
   fi
-  step "Building the client (trunk build --release)"
-  (cd "$ROOT" && cargo fetch --locked && trunk build --release)
+  step "Building the client (trunk build --release): the credentials bundle, then the admin bundle"
+  # Trunk replaces dist/ as a whole, so the admin bundle (app/admin.html → dist/admin/, served under /admin/)
+  # is built second, every time.
+  (cd "$ROOT" && cargo fetch --locked && trunk build --release \
+    && trunk build app/admin.html --release --dist dist/admin --public-url /admin/)
   node "$ROOT/scripts/compress.mjs" "$ROOT/dist"
+  echo "admin bundle (loaded only by the admin pages and the set-password page):"
+  node "$ROOT/scripts/compress.mjs" "$ROOT/dist/admin"
   touch "$stamp"
 }

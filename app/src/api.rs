@@ -32,7 +32,7 @@ fn unsendable() -> ApiError {
 }
 
 /// A request body as the browser's JSON text.
-fn body(value: &impl Serialize) -> Result<String, ApiError> {
+pub(crate) fn body(value: &impl Serialize) -> Result<String, ApiError> {
     let value = serde_wasm_bindgen::to_value(value).map_err(|_| unsendable())?;
     js_sys::JSON::stringify(&value)
         .ok()
@@ -43,7 +43,11 @@ fn body(value: &impl Serialize) -> Result<String, ApiError> {
 /// Sends a request and returns the parsed JSON of a success (`undefined` when it has no body), or the
 /// error envelope (or a stand-in when the answer is not one). The browser's `fetch`, called directly:
 /// a wrapper (gloo-net) cost 2.1 KB of the compressed download for the few lines it saves here.
-async fn call(method: &str, url: &str, body: Option<String>) -> Result<JsValue, ApiError> {
+pub(crate) async fn call(
+    method: &str,
+    url: &str,
+    body: Option<String>,
+) -> Result<JsValue, ApiError> {
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     if let Some(text) = body {
@@ -84,7 +88,7 @@ async fn call(method: &str, url: &str, body: Option<String>) -> Result<JsValue, 
 }
 
 /// A success body as `T`.
-fn decode<T: DeserializeOwned>(value: JsValue) -> Result<T, ApiError> {
+pub(crate) fn decode<T: DeserializeOwned>(value: JsValue) -> Result<T, ApiError> {
     crate::js_json::from_js(value).ok_or_else(unreadable_answer)
 }
 

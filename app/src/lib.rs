@@ -3,6 +3,7 @@
 //! DOM-free logic (where a sign-in returns to, the notification queue) lives in plain modules that
 //! `cargo test` runs on the host; components hold only what needs the browser.
 
+pub mod admin;
 pub mod api;
 pub mod components;
 pub mod js_json;
@@ -24,7 +25,7 @@ use pages::sign_in::SignInPage;
 /// current address.
 #[component]
 pub fn App() -> impl IntoView {
-    router::provide_router();
+    router::provide_router(|path| !nav::is_admin_path(path));
     provide_toasts();
     session::provide_session();
     let router = router::use_router();
@@ -42,4 +43,12 @@ pub fn App() -> impl IntoView {
         }}
         <Toasts/>
     }
+}
+
+/// Sends a panic's message and location to the browser console (std's default hook writes to a stderr
+/// the browser does not have). Smaller than console_error_panic_hook, which adds a JS stack.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&info.to_string().into());
+    }));
 }

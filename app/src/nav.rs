@@ -3,6 +3,16 @@
 /// Where a signed-in user lands.
 pub const HOME: &str = "/account/traceability-credentials";
 pub const SIGN_IN: &str = "/sign-in";
+/// Where a new user chooses their password (the one-time token follows in the fragment).
+pub const SET_PASSWORD: &str = "/set-password";
+/// Admins: Organization Management's licenses, and Config Page > Integration.
+pub const ORGANIZATION: &str = "/admin/organization/licenses";
+pub const CONFIG: &str = "/admin/config/integration";
+
+/// The pages of the admin bundle (`admin.html`): the admin pages and the set-password page.
+pub fn is_admin_path(path: &str) -> bool {
+    path.starts_with("/admin/") || path == SET_PASSWORD
+}
 
 /// The page an address without one of its own stands for: `/` and `/account` open the credentials.
 pub fn page_for_alias(path: &str) -> Option<&'static str> {

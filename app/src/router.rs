@@ -14,6 +14,9 @@ use leptos::wasm_bindgen::JsCast;
 pub struct Router {
     path: RwSignal<String>,
     search: RwSignal<String>,
+    /// Whether a path is one of this bundle's pages; any other is a page load (the admin pages are a
+    /// bundle of their own, so staff never download them).
+    owns: fn(&str) -> bool,
 }
 
 impl Router {
@@ -38,6 +41,10 @@ impl Router {
 
     /// Goes to a path on this site: a new history entry, or in place of the current one.
     pub fn navigate(&self, to: &str, replace: bool) {
+        if !(self.owns)(to.split(['?', '#']).next().unwrap_or_default()) {
+            let _ = window().location().set_href(to);
+            return;
+        }
         let history = window().history();
         let done = history.and_then(|h| {
             if replace {
@@ -86,11 +93,13 @@ fn set_if_changed(signal: RwSignal<String>, value: String) {
     });
 }
 
-/// Provides the router, following the browser's back and forward buttons and same-site link clicks.
-pub fn provide_router() {
+/// Provides the router, following the browser's back and forward buttons and same-site link clicks to
+/// the paths this bundle `owns`.
+pub fn provide_router(owns: fn(&str) -> bool) {
     let router = Router {
         path: RwSignal::new(String::new()),
         search: RwSignal::new(String::new()),
+        owns,
     };
     router.sync();
     provide_context(router);
@@ -128,9 +137,10 @@ fn follow_link(router: Router, e: &web_sys::MouseEvent) {
         .location()
         .origin()
         .is_ok_and(|origin| anchor.origin() == origin);
-    if !same_site {
+    let path = anchor.pathname();
+    if !same_site || !(router.owns)(&path) {
         return;
     }
     e.prevent_default();
-    router.navigate(&format!("{}{}", anchor.pathname(), anchor.search()), false);
+    router.navigate(&format!("{path}{}", anchor.search()), false);
 }

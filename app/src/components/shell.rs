@@ -23,7 +23,7 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
                 <header class="top-bar">
                     <span class="brand">"Traceability Credentials"</span>
                     <span class="organization">{me.organization.name.clone()}</span>
-                    <AvatarMenu initials=me.user.initials.clone() name=me.user.display_name.clone()/>
+                    <AvatarMenu initials=me.user.initials.clone() name=me.user.display_name.clone() admin=me.user.role == shared::Role::Admin/>
                 </header>
                 <main class="page">{children()}</main>
             }),
@@ -34,7 +34,7 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
 
 /// The green avatar with the user's initials, opening the account menu.
 #[component]
-fn AvatarMenu(initials: String, name: String) -> impl IntoView {
+fn AvatarMenu(initials: String, name: String, admin: bool) -> impl IntoView {
     let open = RwSignal::new(false);
     let first_item = NodeRef::<leptos::html::A>::new();
     let menu = NodeRef::<leptos::html::Div>::new();
@@ -81,6 +81,10 @@ fn AvatarMenu(initials: String, name: String) -> impl IntoView {
                     <a href=nav::HOME role="menuitem" class="menu-item" node_ref=first_item on:click=move |_| open.set(false)>
                         "Manage account"
                     </a>
+                    {admin.then(|| view! {
+                        <a href=nav::ORGANIZATION role="menuitem" class="menu-item">"Organization Management"</a>
+                        <a href=nav::CONFIG role="menuitem" class="menu-item">"Config Page"</a>
+                    })}
                     <button type="button" role="menuitem" class="menu-item" on:click=sign_out>
                         "Sign out"
                     </button>

@@ -1,0 +1,153 @@
+//! Config Page > Integration > "Metrc API Key & State Tracking Licenses": per state, the organization's
+//! default METRC key (masked; set or replace with "Verify & Save", remove with confirmation) and the
+//! state's licenses, with those the default key does not cover listed.
+
+use super::{get, send, send_empty};
+use crate::components::confirm_dialog::ConfirmDialog;
+use crate::components::toasts::use_toasts;
+use leptos::prelude::*;
+use shared::admin::{DefaultKeyRequest, IntegrationPage, StateIntegration, messages};
+use shared::api::{FieldError, paths};
+
+#[component]
+pub fn ConfigPage() -> impl IntoView {
+    let data = RwSignal::new(None::<IntegrationPage>);
+    let load_error = RwSignal::new(None::<String>);
+    let reload = move || {
+        leptos::task::spawn_local(async move {
+            match get::<IntegrationPage>(paths::ADMIN_INTEGRATION).await {
+                Ok(page) => {
+                    data.set(Some(page));
+                    load_error.set(None);
+                }
+                Err(e) => load_error.set(Some(e.message)),
+            }
+        });
+    };
+    reload();
+    view! {
+        <h1>"Config Page"</h1>
+        <section aria-labelledby="integration-title">
+            <h2 id="integration-title">"Integration"</h2>
+            <h3>"Metrc API Key & State Tracking Licenses"</h3>
+            <p class="muted">"Sales and adjustments by users without their own credential for a license are reported with the state's default key: METRC then records them under the key holder's name."</p>
+            {move || load_error.get().map(|m| view! { <p class="load-error" role="alert">{m}</p> })}
+            {move || data.get().map(|page| page.states.into_iter().map(|s| view! {
+                <StateCard state=s on_change=Callback::new(move |()| reload())/>
+            }).collect_view())}
+        </section>
+    }
+}
+
+#[component]
+fn StateCard(state: StateIntegration, on_change: Callback<()>) -> impl IntoView {
+    let toasts = use_toasts();
+    let us = state.state;
+    let label = format!("{} default key", us.name());
+    let key = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let confirm_open = RwSignal::new(false);
+    let version = state.default_key.as_ref().map(|k| k.version);
+    let input_id = format!("default-key-{}", us.code());
+    let error_id = format!("{input_id}-error");
+    let not_covered: Vec<String> = state
+        .not_covered()
+        .iter()
+        .map(|l| format!("{} — {}", l.number, l.name))
+        .collect();
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let request = DefaultKeyRequest {
+            key: key.get_untracked(),
+            version,
+        };
+        if let Err(found) = request.parse() {
+            error.set(found.first().map(|f: &FieldError| f.message.clone()));
+            return;
+        }
+        error.set(None);
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match send::<StateIntegration>("PUT", &paths::default_key(us), &request).await {
+                Ok(_) => {
+                    toasts.success(messages::DEFAULT_KEY_SAVED);
+                    key.set(String::new());
+                    on_change.run(());
+                }
+                Err(e) => {
+                    error.set(e.field("key").map(str::to_owned));
+                    toasts.error(e.message);
+                }
+            }
+            busy.set(false);
+        });
+    };
+    let remove = move |()| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match send_empty("DELETE", &paths::default_key(us)).await {
+                Ok(()) => {
+                    toasts.success(messages::DEFAULT_KEY_REMOVED);
+                    on_change.run(());
+                }
+                Err(e) => toasts.error(e.message),
+            }
+            busy.set(false);
+            confirm_open.set(false);
+        });
+    };
+    let has_key = state.default_key.is_some();
+    view! {
+        <section class="card state-card" aria-label=us.label()>
+            <h4>{us.label()}</h4>
+            <p>
+                {match &state.default_key {
+                    Some(k) => format!("Default key ••••{} — {}; set by {}", k.key_last_four, k.status.label(), k.updated_by),
+                    None => "No default key.".to_owned(),
+                }}
+            </p>
+            <form on:submit=save novalidate>
+                <label for=input_id.clone()>{label}</label>
+                <input id=input_id type="password" autocomplete="off" spellcheck="false"
+                    on:input=move |e| key.set(event_target_value(&e).trim().to_owned())
+                    prop:value=key
+                    aria-invalid=move || error.read().is_some().to_string()
+                    aria-describedby=error_id.clone()/>
+                <p id=error_id class="field-error">{move || error.get()}</p>
+                <button type="submit" class="primary" disabled=move || busy.get() aria-busy=move || busy.get().to_string()>
+                    {move || if busy.get() { "Verifying with METRC…" } else { "Verify & Save" }}
+                </button>
+                {has_key.then(|| view! {
+                    <button type="button" class="link danger" on:click=move |_| confirm_open.set(true)>"Remove default key"</button>
+                })}
+            </form>
+            <h5>"Tracking licenses"</h5>
+            <ul>
+                {state.licenses.iter().map(|l| view! {
+                    <li>{format!("{} — {}{}{}", l.number, l.name,
+                        if l.tracked { "" } else { " (not tracked)" },
+                        if l.active { "" } else { " (inactive)" })}</li>
+                }).collect_view()}
+            </ul>
+            {(!not_covered.is_empty()).then(|| view! {
+                <div class="not-covered">
+                    <h5>"Not covered by the default key"</h5>
+                    <ul>{not_covered.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+                </div>
+            })}
+            <ConfirmDialog
+                id=format!("remove-default-{}", us.code())
+                open=confirm_open
+                title="Remove the default key?"
+                body=Signal::derive(move || format!("Sales and adjustments in {} by users without their own credential will be held until a credential or a new default key covers them.", us.name()))
+                confirm_label="Yes, remove"
+                busy=busy.into()
+                on_confirm=Callback::new(remove)
+            />
+        </section>
+    }
+}

@@ -1,0 +1,225 @@
+//! Organization Management > Licenses: the organization's licenses, "Add license", and for each one
+//! "Deactivate"/"Reactivate" and "Stop tracking"/"Track", with a confirmation that says what withdrawing
+//! a license means before it is done.
+
+use super::{OrganizationTabs, get, send};
+use crate::components::confirm_dialog::ConfirmDialog;
+use crate::components::field::{TextField, error_for};
+use crate::components::toasts::use_toasts;
+use leptos::prelude::*;
+use shared::admin::{
+    LicenseAdminView, LicenseChangeRequest, LicensesAdminPage, NewLicenseRequest, TIME_ZONES,
+    messages,
+};
+use shared::api::{FieldError, paths};
+use shared::state::METRC_STATES;
+
+#[component]
+pub fn OrganizationManagement() -> impl IntoView {
+    let toasts = use_toasts();
+    let data = RwSignal::new(None::<Vec<LicenseAdminView>>);
+    let load_error = RwSignal::new(None::<String>);
+    let reload = move || {
+        leptos::task::spawn_local(async move {
+            match get::<LicensesAdminPage>(paths::ADMIN_LICENSES).await {
+                Ok(page) => {
+                    data.set(Some(page.licenses));
+                    load_error.set(None);
+                }
+                Err(e) => load_error.set(Some(e.message)),
+            }
+        });
+    };
+    reload();
+
+    // The license being withdrawn (deactivated or untracked), and the change asked for.
+    let pending = RwSignal::new(None::<(LicenseAdminView, LicenseChangeRequest)>);
+    let confirm_open = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let apply = move |license: LicenseAdminView, change: LicenseChangeRequest| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let url = paths::admin_license(license.id);
+            match send::<LicenseAdminView>("PUT", &url, &change).await {
+                Ok(saved) => {
+                    toasts.success(format!("License {} saved.", saved.number));
+                    data.update(|list| {
+                        if let Some(row) = list.iter_mut().flatten().find(|l| l.id == saved.id) {
+                            *row = saved;
+                        }
+                    });
+                }
+                Err(e) => {
+                    toasts.error(e.message);
+                    reload();
+                }
+            }
+            busy.set(false);
+            confirm_open.set(false);
+        });
+    };
+    let change = move |license: &LicenseAdminView, tracked: bool, active: bool| {
+        let request = LicenseChangeRequest {
+            name: license.name.clone(),
+            license_type: license.license_type.clone(),
+            time_zone: license.time_zone.clone(),
+            tracked,
+            active,
+            version: license.version,
+        };
+        if license.offered() && !(tracked && active) {
+            pending.set(Some((license.clone(), request)));
+            confirm_open.set(true);
+        } else {
+            apply(license.clone(), request);
+        }
+    };
+    let warning = Signal::derive(move || {
+        pending
+            .read()
+            .as_ref()
+            .map(|(l, _)| messages::withdraw_warning(&l.number, l.credentials))
+            .unwrap_or_default()
+    });
+
+    view! {
+        <OrganizationTabs/>
+        <section aria-labelledby="licenses-title">
+            <h2 id="licenses-title">"Licenses"</h2>
+            {move || load_error.get().map(|m| view! { <p class="load-error" role="alert">{m}</p> })}
+            <table class="admin-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"License"</th>
+                        <th scope="col">"State"</th>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Type"</th>
+                        <th scope="col">"Time zone"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Credentials"</th>
+                        <th scope="col">"Actions"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {move || data.get().unwrap_or_default().into_iter().map(|license| {
+                        let (tracked, active) = (license.tracked, license.active);
+                        let status = match (active, tracked) {
+                            (false, _) => "Inactive",
+                            (true, false) => "Active, not tracked",
+                            (true, true) => "Active, tracked",
+                        };
+                        let (l1, l2) = (license.clone(), license.clone());
+                        view! {
+                            <tr>
+                                <th scope="row">{license.number.clone()}</th>
+                                <td>{license.state.code()}</td>
+                                <td>{license.name.clone()}</td>
+                                <td>{license.license_type.clone()}</td>
+                                <td>{license.time_zone.clone()}</td>
+                                <td>{status}</td>
+                                <td>{license.credentials}</td>
+                                <td class="actions">
+                                    <button type="button" class="link" on:click=move |_| change(&l1, tracked, !active)
+                                        aria-label=format!("{} {}", if active { "Deactivate" } else { "Reactivate" }, license.number)>
+                                        {if active { "Deactivate" } else { "Reactivate" }}
+                                    </button>
+                                    <button type="button" class="link" on:click=move |_| change(&l2, !tracked, active)
+                                        aria-label=format!("{} {}", if tracked { "Stop tracking" } else { "Track" }, license.number)>
+                                        {if tracked { "Stop tracking" } else { "Track" }}
+                                    </button>
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <ConfirmDialog
+                id="withdraw-license".to_owned()
+                open=confirm_open
+                title="Take this license out of use?"
+                body=warning
+                confirm_label="Yes, continue"
+                busy=busy.into()
+                on_confirm=Callback::new(move |()| {
+                    if let Some((license, request)) = pending.get_untracked() {
+                        apply(license, request);
+                    }
+                })
+            />
+            <AddLicense on_added=Callback::new(move |()| reload())/>
+        </section>
+    }
+}
+
+/// "Add license": number, state, name, type and time zone (the state's by default).
+#[component]
+fn AddLicense(on_added: Callback<()>) -> impl IntoView {
+    let toasts = use_toasts();
+    let number = RwSignal::new(String::new());
+    let state = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let license_type = RwSignal::new(String::new());
+    let time_zone = RwSignal::new(String::new());
+    let errors = RwSignal::new(Vec::<FieldError>::new());
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let request = NewLicenseRequest {
+            number: number.get_untracked(),
+            state: state.get_untracked(),
+            name: name.get_untracked(),
+            license_type: license_type.get_untracked(),
+            time_zone: time_zone.get_untracked(),
+        };
+        if let Err(found) = request.parse() {
+            errors.set(found);
+            return;
+        }
+        errors.set(Vec::new());
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match send::<LicenseAdminView>("POST", paths::ADMIN_LICENSES, &request).await {
+                Ok(added) => {
+                    toasts.success(format!("License {} added.", added.number));
+                    for field in [number, name, license_type, time_zone] {
+                        field.set(String::new());
+                    }
+                    on_added.run(());
+                }
+                Err(e) => {
+                    errors.set(e.fields.clone());
+                    toasts.error(e.message);
+                }
+            }
+            busy.set(false);
+        });
+    };
+    let state_error = error_for(errors, "state");
+    let zone_error = error_for(errors, "time_zone");
+    view! {
+        <form class="card admin-form" on:submit=submit novalidate aria-labelledby="add-license-title">
+            <h3 id="add-license-title">"Add license"</h3>
+            <TextField id="number" label="License number" value=number error=error_for(errors, "number")/>
+            <label for="license-state">"State"</label>
+            <select id="license-state" bind:value=state aria-invalid=move || state_error.read().is_some().to_string() aria-describedby="license-state-error">
+                <option value="">"Choose a state"</option>
+                {METRC_STATES.iter().map(|s| view! { <option value=s.code>{format!("{} ({})", s.name, s.code)}</option> }).collect_view()}
+            </select>
+            <p id="license-state-error" class="field-error">{move || state_error.get()}</p>
+            <TextField id="name" label="Name" value=name error=error_for(errors, "name")/>
+            <TextField id="license_type" label="License type" value=license_type error=error_for(errors, "license_type")/>
+            <label for="time-zone">"Time zone"</label>
+            <select id="time-zone" bind:value=time_zone aria-describedby="time-zone-error">
+                <option value="">"The state's time zone"</option>
+                {TIME_ZONES.iter().map(|z| view! { <option value=*z>{*z}</option> }).collect_view()}
+            </select>
+            <p id="time-zone-error" class="field-error">{move || zone_error.get()}</p>
+            <button type="submit" class="primary" disabled=move || busy.get() aria-busy=move || busy.get().to_string()>
+                {move || if busy.get() { "Adding…" } else { "Add license" }}
+            </button>
+        </form>
+    }
+}
