@@ -2,8 +2,9 @@
 //! default METRC key (masked; set or replace with "Verify & Save", remove with confirmation) and the
 //! state's licenses, with those the default key does not cover listed.
 
-use super::{get, send, send_empty};
+use super::{get, send, send_empty, submit};
 use crate::components::confirm_dialog::ConfirmDialog;
+use crate::components::field::error_for;
 use crate::components::toasts::use_toasts;
 use leptos::prelude::*;
 use shared::admin::{DefaultKeyRequest, IntegrationPage, StateIntegration, messages};
@@ -45,7 +46,8 @@ fn StateCard(state: StateIntegration, on_change: Callback<()>) -> impl IntoView 
     let us = state.state;
     let label = format!("{} default key", us.name());
     let key = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let errors = RwSignal::new(Vec::<FieldError>::new());
+    let error = error_for(errors, "key");
     let busy = RwSignal::new(false);
     let confirm_open = RwSignal::new(false);
     let version = state.default_key.as_ref().map(|k| k.version);
@@ -58,32 +60,17 @@ fn StateCard(state: StateIntegration, on_change: Callback<()>) -> impl IntoView 
         .collect();
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if busy.get_untracked() {
-            return;
-        }
         let request = DefaultKeyRequest {
             key: key.get_untracked(),
             version,
         };
-        if let Err(found) = request.parse() {
-            error.set(found.first().map(|f: &FieldError| f.message.clone()));
-            return;
-        }
-        error.set(None);
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            match send::<StateIntegration>("PUT", &paths::default_key(us), &request).await {
-                Ok(_) => {
-                    toasts.success(messages::DEFAULT_KEY_SAVED);
-                    key.set(String::new());
-                    on_change.run(());
-                }
-                Err(e) => {
-                    error.set(e.field("key").map(str::to_owned));
-                    toasts.error(e.message);
-                }
-            }
-            busy.set(false);
+        let checked = request.parse().map(|_| request);
+        submit(busy, errors, toasts, checked, move |request| async move {
+            let _: StateIntegration = send("PUT", &paths::default_key(us), &request).await?;
+            toasts.success(messages::DEFAULT_KEY_SAVED);
+            key.set(String::new());
+            on_change.run(());
+            Ok(())
         });
     };
     let remove = move |()| {

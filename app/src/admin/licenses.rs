@@ -2,7 +2,7 @@
 //! "Deactivate"/"Reactivate" and "Stop tracking"/"Track", with a confirmation that says what withdrawing
 //! a license means before it is done.
 
-use super::{OrganizationTabs, get, send};
+use super::{OrganizationTabs, get, send, submit};
 use crate::components::confirm_dialog::ConfirmDialog;
 use crate::components::field::{TextField, error_for};
 use crate::components::toasts::use_toasts;
@@ -164,9 +164,6 @@ fn AddLicense(on_added: Callback<()>) -> impl IntoView {
     let busy = RwSignal::new(false);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if busy.get_untracked() {
-            return;
-        }
         let request = NewLicenseRequest {
             number: number.get_untracked(),
             state: state.get_untracked(),
@@ -174,27 +171,15 @@ fn AddLicense(on_added: Callback<()>) -> impl IntoView {
             license_type: license_type.get_untracked(),
             time_zone: time_zone.get_untracked(),
         };
-        if let Err(found) = request.parse() {
-            errors.set(found);
-            return;
-        }
-        errors.set(Vec::new());
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            match send::<LicenseAdminView>("POST", paths::ADMIN_LICENSES, &request).await {
-                Ok(added) => {
-                    toasts.success(format!("License {} added.", added.number));
-                    for field in [number, name, license_type, time_zone] {
-                        field.set(String::new());
-                    }
-                    on_added.run(());
-                }
-                Err(e) => {
-                    errors.set(e.fields.clone());
-                    toasts.error(e.message);
-                }
+        let checked = request.parse().map(|_| request);
+        submit(busy, errors, toasts, checked, move |request| async move {
+            let added: LicenseAdminView = send("POST", paths::ADMIN_LICENSES, &request).await?;
+            toasts.success(format!("License {} added.", added.number));
+            for field in [number, name, license_type, time_zone] {
+                field.set(String::new());
             }
-            busy.set(false);
+            on_added.run(());
+            Ok(())
         });
     };
     let state_error = error_for(errors, "state");

@@ -55,6 +55,39 @@ fn AdminPage(children: ChildrenFn) -> impl IntoView {
     }
 }
 
+/// A form's submission: nothing while one is running; the shared rules' verdict first, so bad fields
+/// are marked at once without a round trip; then `send`, whose refusal marks its fields and shows its
+/// message. The form keeps what was typed either way.
+pub fn submit<R: 'static, Fut>(
+    busy: RwSignal<bool>,
+    errors: RwSignal<Vec<shared::api::FieldError>>,
+    toasts: crate::components::toasts::ToastQueue,
+    checked: Result<R, Vec<shared::api::FieldError>>,
+    send: impl FnOnce(R) -> Fut + 'static,
+) where
+    Fut: Future<Output = Result<(), ApiError>> + 'static,
+{
+    if busy.get_untracked() {
+        return;
+    }
+    let request = match checked {
+        Ok(request) => request,
+        Err(found) => {
+            errors.set(found);
+            return;
+        }
+    };
+    errors.set(Vec::new());
+    busy.set(true);
+    leptos::task::spawn_local(async move {
+        if let Err(e) = send(request).await {
+            errors.set(e.fields.clone());
+            toasts.error(e.message);
+        }
+        busy.set(false);
+    });
+}
+
 /// `GET` an admin API answer.
 pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
     crate::api::decode(crate::api::call("GET", url, None).await?)

@@ -24,46 +24,25 @@ pub fn SetPasswordPage() -> impl IntoView {
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let busy = RwSignal::new(false);
     let missing_token = token.is_empty();
-    let submit = move |ev: leptos::ev::SubmitEvent| {
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if busy.get_untracked() {
-            return;
-        }
         let request = SetPasswordRequest {
             token: token.clone(),
             password: password.get_untracked(),
             confirm: confirm.get_untracked(),
         };
-        if let Err(found) = request.parse() {
-            errors.set(found);
-            return;
-        }
-        errors.set(Vec::new());
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            let body = crate::api::body(&request);
-            let outcome = match body {
-                Ok(body) => crate::api::call("POST", paths::PASSWORD_SETUP, Some(body))
-                    .await
-                    .map(drop),
-                Err(e) => Err(e),
-            };
-            match outcome {
-                Ok(()) => {
-                    toasts.success(messages::PASSWORD_SET);
-                    router.navigate(nav::SIGN_IN, true);
-                }
-                Err(e) => {
-                    errors.set(e.fields.clone());
-                    toasts.error(e.message);
-                }
-            }
-            busy.set(false);
+        let checked = request.parse().map(drop).map(|()| request);
+        super::submit(busy, errors, toasts, checked, move |request| async move {
+            let body = crate::api::body(&request)?;
+            crate::api::call("POST", paths::PASSWORD_SETUP, Some(body)).await?;
+            toasts.success(messages::PASSWORD_SET);
+            router.navigate(nav::SIGN_IN, true);
+            Ok(())
         });
     };
     view! {
         <main class="sign-in">
-            <form class="card" on:submit=submit novalidate>
+            <form class="card" on:submit=on_submit novalidate>
                 <h1>"Choose your password"</h1>
                 <p class="muted">{format!("At least {MIN_PASSWORD_LEN} characters. You sign in with your email and this password.")}</p>
                 {missing_token.then(|| view! { <p class="load-error" role="alert">{messages::LINK_EXPIRED}</p> })}
