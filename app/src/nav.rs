@@ -7,6 +7,7 @@ pub const SIGN_IN: &str = "/sign-in";
 pub const SET_PASSWORD: &str = "/set-password";
 /// Admins: Organization Management's licenses, and Config Page > Integration.
 pub const ORGANIZATION: &str = "/admin/organization/licenses";
+pub const ORGANIZATION_USERS: &str = "/admin/organization/users";
 pub const CONFIG: &str = "/admin/config/integration";
 
 /// The pages of the admin bundle (`admin.html`): the admin pages and the set-password page.

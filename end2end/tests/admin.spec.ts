@@ -143,4 +143,40 @@ test.describe("Administration", () => {
     await expect(visitor.getByRole("heading", { name: "Traceability Credentials" })).toBeVisible();
     await visitor.close();
   });
+
+  test("an admin adds a user, who sets a password; once deactivated they cannot sign in", async ({ page, browser }) => {
+    await signInAsAdmin(page);
+    await openFromAvatar(page, "Organization Management");
+    await page.getByRole("navigation", { name: "Organization Management" }).getByRole("link", { name: "Users" }).click();
+    await expect(page.getByRole("heading", { name: "Users", exact: true })).toBeVisible();
+    const email = `dee-${Date.now()}@demo.test`;
+    const form = page.getByRole("form", { name: "Add user" });
+    await form.getByLabel("Email").fill(email);
+    await form.getByLabel("Name").fill("Dee Activate");
+    await form.getByLabel("Role").selectOption({ label: "Staff" });
+    await form.getByRole("button", { name: "Add user" }).click();
+    await expect(page.getByRole("status")).toContainText("Dee Activate added.");
+    const url = await page.getByRole("textbox", { name: "Set-up link" }).inputValue();
+    expect(url).toContain("/set-password#");
+    await expect(page.getByRole("row", { name: /Dee Activate/ })).toContainText("Invited (no password yet)");
+
+    const dee = await browser.newPage();
+    const link = new URL(url);
+    await dee.goto(`${link.pathname}${link.hash}`);
+    await dee.getByLabel("New password", { exact: true }).fill("dee's long password");
+    await dee.getByLabel("Repeat the password").fill("dee's long password");
+    await dee.getByRole("button", { name: "Set password" }).click();
+    await expect(dee.getByRole("heading", { name: "Sign in" })).toBeVisible();
+
+    await page.reload();
+    await page.getByRole("button", { name: "Deactivate Dee Activate" }).click();
+    const dialog = page.getByRole("dialog", { name: "Deactivate this user?" });
+    await expect(dialog).toContainText("Dee Activate will be signed out at once and unable to sign in, and their stored METRC keys will be destroyed.");
+    await dialog.getByRole("button", { name: "Yes, deactivate" }).click();
+    await expect(page.getByRole("row", { name: /Dee Activate/ })).toContainText("Deactivated");
+
+    await signIn(dee, email, "dee's long password");
+    await expect(dee.getByRole("alert")).toContainText("This account is deactivated.");
+    await dee.close();
+  });
 });

@@ -2,7 +2,7 @@
 //! default METRC key (masked; set or replace with "Verify & Save", remove with confirmation) and the
 //! state's licenses, with those the default key does not cover listed.
 
-use super::{get, send, send_empty, submit};
+use super::{Loaded, send, send_empty, submit};
 use crate::components::confirm_dialog::ConfirmDialog;
 use crate::components::field::error_for;
 use crate::components::toasts::use_toasts;
@@ -12,29 +12,16 @@ use shared::api::{FieldError, paths};
 
 #[component]
 pub fn ConfigPage() -> impl IntoView {
-    let data = RwSignal::new(None::<IntegrationPage>);
-    let load_error = RwSignal::new(None::<String>);
-    let reload = move || {
-        leptos::task::spawn_local(async move {
-            match get::<IntegrationPage>(paths::ADMIN_INTEGRATION).await {
-                Ok(page) => {
-                    data.set(Some(page));
-                    load_error.set(None);
-                }
-                Err(e) => load_error.set(Some(e.message)),
-            }
-        });
-    };
-    reload();
+    let page = Loaded::<IntegrationPage>::new(paths::ADMIN_INTEGRATION);
     view! {
         <h1>"Config Page"</h1>
         <section aria-labelledby="integration-title">
             <h2 id="integration-title">"Integration"</h2>
             <h3>"Metrc API Key & State Tracking Licenses"</h3>
             <p class="muted">"Sales and adjustments by users without their own credential for a license are reported with the state's default key: METRC then records them under the key holder's name."</p>
-            {move || load_error.get().map(|m| view! { <p class="load-error" role="alert">{m}</p> })}
-            {move || data.get().map(|page| page.states.into_iter().map(|s| view! {
-                <StateCard state=s on_change=Callback::new(move |()| reload())/>
+            {page.error_view()}
+            {move || page.data.get().map(|p| p.states.into_iter().map(|s| view! {
+                <StateCard state=s on_change=Callback::new(move |()| page.reload())/>
             }).collect_view())}
         </section>
     }

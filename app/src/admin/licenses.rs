@@ -2,7 +2,7 @@
 //! "Deactivate"/"Reactivate" and "Stop tracking"/"Track", with a confirmation that says what withdrawing
 //! a license means before it is done.
 
-use super::{OrganizationTabs, get, send, submit};
+use super::{Loaded, OrganizationTabs, send, submit};
 use crate::components::confirm_dialog::ConfirmDialog;
 use crate::components::field::{TextField, error_for};
 use crate::components::toasts::use_toasts;
@@ -17,20 +17,8 @@ use shared::state::METRC_STATES;
 #[component]
 pub fn OrganizationManagement() -> impl IntoView {
     let toasts = use_toasts();
-    let data = RwSignal::new(None::<Vec<LicenseAdminView>>);
-    let load_error = RwSignal::new(None::<String>);
-    let reload = move || {
-        leptos::task::spawn_local(async move {
-            match get::<LicensesAdminPage>(paths::ADMIN_LICENSES).await {
-                Ok(page) => {
-                    data.set(Some(page.licenses));
-                    load_error.set(None);
-                }
-                Err(e) => load_error.set(Some(e.message)),
-            }
-        });
-    };
-    reload();
+    let page = Loaded::<LicensesAdminPage>::new(paths::ADMIN_LICENSES);
+    let reload = move || page.reload();
 
     // The license being withdrawn (deactivated or untracked), and the change asked for.
     let pending = RwSignal::new(None::<(LicenseAdminView, LicenseChangeRequest)>);
@@ -43,8 +31,12 @@ pub fn OrganizationManagement() -> impl IntoView {
             match send::<LicenseAdminView>("PUT", &url, &change).await {
                 Ok(saved) => {
                     toasts.success(format!("License {} saved.", saved.number));
-                    data.update(|list| {
-                        if let Some(row) = list.iter_mut().flatten().find(|l| l.id == saved.id) {
+                    page.data.update(|p| {
+                        if let Some(row) = p
+                            .iter_mut()
+                            .flat_map(|p| p.licenses.iter_mut())
+                            .find(|l| l.id == saved.id)
+                        {
                             *row = saved;
                         }
                     });
@@ -86,7 +78,7 @@ pub fn OrganizationManagement() -> impl IntoView {
         <OrganizationTabs/>
         <section aria-labelledby="licenses-title">
             <h2 id="licenses-title">"Licenses"</h2>
-            {move || load_error.get().map(|m| view! { <p class="load-error" role="alert">{m}</p> })}
+            {page.error_view()}
             <table class="admin-table">
                 <thead>
                     <tr>
@@ -101,7 +93,7 @@ pub fn OrganizationManagement() -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    {move || data.get().unwrap_or_default().into_iter().map(|license| {
+                    {move || page.data.get().map(|p| p.licenses).unwrap_or_default().into_iter().map(|license| {
                         let (tracked, active) = (license.tracked, license.active);
                         let status = match (active, tracked) {
                             (false, _) => "Inactive",

@@ -5,12 +5,13 @@
 pub mod integration;
 pub mod licenses;
 pub mod set_password;
+pub mod users;
 
 use crate::components::shell::Shell;
 use crate::components::toasts::{Toasts, provide_toasts};
 use crate::session::{Session, use_session};
 use crate::{nav, router, session};
-use leptos::either::{Either, EitherOf4};
+use leptos::either::{Either, EitherOf5};
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use shared::api::ApiError;
@@ -23,14 +24,17 @@ pub fn AdminApp() -> impl IntoView {
     let router = router::use_router();
     view! {
         {move || match router.path().as_str() {
-            nav::SET_PASSWORD => EitherOf4::A(view! { <set_password::SetPasswordPage/> }),
-            nav::ORGANIZATION => EitherOf4::B(view! {
+            nav::SET_PASSWORD => EitherOf5::A(view! { <set_password::SetPasswordPage/> }),
+            nav::ORGANIZATION => EitherOf5::B(view! {
                 <AdminPage><licenses::OrganizationManagement/></AdminPage>
             }),
-            nav::CONFIG => EitherOf4::C(view! {
+            nav::ORGANIZATION_USERS => EitherOf5::C(view! {
+                <AdminPage><users::UsersTab/></AdminPage>
+            }),
+            nav::CONFIG => EitherOf5::D(view! {
                 <AdminPage><integration::ConfigPage/></AdminPage>
             }),
-            _ => EitherOf4::D(view! { <crate::pages::not_found::NotFound/> }),
+            _ => EitherOf5::E(view! { <crate::pages::not_found::NotFound/> }),
         }}
         <Toasts/>
     }
@@ -88,6 +92,56 @@ pub fn submit<R: 'static, Fut>(
     });
 }
 
+/// A page's data, loaded from `url` (and again on `reload`), or the reason it could not be.
+#[derive(Debug)]
+pub struct Loaded<T: Send + Sync + 'static> {
+    pub data: RwSignal<Option<T>>,
+    pub error: RwSignal<Option<String>>,
+    url: &'static str,
+}
+
+impl<T: Send + Sync + 'static> Clone for Loaded<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Send + Sync + 'static> Copy for Loaded<T> {}
+
+impl<T: DeserializeOwned + Send + Sync + 'static> Loaded<T> {
+    /// Starts loading at once.
+    pub fn new(url: &'static str) -> Self {
+        let loaded = Loaded {
+            data: RwSignal::new(None),
+            error: RwSignal::new(None),
+            url,
+        };
+        loaded.reload();
+        loaded
+    }
+
+    pub fn reload(self) {
+        leptos::task::spawn_local(async move {
+            match get::<T>(self.url).await {
+                Ok(value) => {
+                    self.data.set(Some(value));
+                    self.error.set(None);
+                }
+                Err(e) => self.error.set(Some(e.message)),
+            }
+        });
+    }
+
+    /// The load error, as an alert.
+    pub fn error_view(self) -> impl IntoView {
+        move || {
+            self.error
+                .get()
+                .map(|m| view! { <p class="load-error" role="alert">{m}</p> })
+        }
+    }
+}
+
 /// `GET` an admin API answer.
 pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
     crate::api::decode(crate::api::call("GET", url, None).await?)
@@ -111,10 +165,13 @@ pub async fn send_empty(method: &str, url: &str) -> Result<(), ApiError> {
 /// "Organization Management" with its tabs.
 #[component]
 pub fn OrganizationTabs() -> impl IntoView {
+    let router = router::use_router();
+    let current = move |path: &'static str| (router.path() == path).then_some("page");
     view! {
         <h1>"Organization Management"</h1>
         <nav class="tabs" aria-label="Organization Management">
-            <a href=nav::ORGANIZATION aria-current="page">"Licenses"</a>
+            <a href=nav::ORGANIZATION aria-current=move || current(nav::ORGANIZATION)>"Licenses"</a>
+            <a href=nav::ORGANIZATION_USERS aria-current=move || current(nav::ORGANIZATION_USERS)>"Users"</a>
         </nav>
     }
 }

@@ -1,0 +1,175 @@
+//! Organization Management > Users: the organization's people, "Add user" (which shows the new user's
+//! one-time link to hand over), role changes, and deactivation after a warning of what it does.
+
+use super::{Loaded, OrganizationTabs, send, submit};
+use crate::components::confirm_dialog::ConfirmDialog;
+use crate::components::field::{TextField, error_for};
+use crate::components::toasts::use_toasts;
+use leptos::prelude::*;
+use shared::Role;
+use shared::admin::{
+    NewUserRequest, SetupLink, UserAdminView, UserChangeRequest, UsersAdminPage, messages,
+};
+use shared::api::{FieldError, paths};
+
+#[component]
+pub fn UsersTab() -> impl IntoView {
+    let toasts = use_toasts();
+    let page = Loaded::<UsersAdminPage>::new(paths::ADMIN_USERS);
+    let reload = move || page.reload();
+    let pending = RwSignal::new(None::<(UserAdminView, UserChangeRequest)>);
+    let confirm_open = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let apply = move |user: UserAdminView, change: UserChangeRequest| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match send::<UserAdminView>("PUT", &paths::admin_user(user.id), &change).await {
+                Ok(saved) => {
+                    toasts.success(format!("{} saved.", saved.display_name));
+                    reload();
+                }
+                Err(e) => {
+                    toasts.error(e.message);
+                    reload();
+                }
+            }
+            busy.set(false);
+            confirm_open.set(false);
+        });
+    };
+    let change = move |user: &UserAdminView, role: Role, active: bool| {
+        let request = UserChangeRequest {
+            role: role.code().to_owned(),
+            active,
+            version: user.version,
+        };
+        if user.active && !active {
+            pending.set(Some((user.clone(), request)));
+            confirm_open.set(true);
+        } else {
+            apply(user.clone(), request);
+        }
+    };
+    let warning = Signal::derive(move || {
+        pending
+            .read()
+            .as_ref()
+            .map(|(u, _)| messages::deactivate_warning(&u.display_name))
+            .unwrap_or_default()
+    });
+    let link = RwSignal::new(None::<SetupLink>);
+    view! {
+        <OrganizationTabs/>
+        <section aria-labelledby="users-title">
+            <h2 id="users-title">"Users"</h2>
+            {page.error_view()}
+            <table class="admin-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Email"</th>
+                        <th scope="col">"Role"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Credentials"</th>
+                        <th scope="col">"Actions"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {move || page.data.get().map(|p| p.users).unwrap_or_default().into_iter().map(|user| {
+                        let (u1, u2) = (user.clone(), user.clone());
+                        let (role, active) = (user.role, user.active);
+                        let other_role = if role == Role::Admin { Role::Staff } else { Role::Admin };
+                        let status = match (active, user.has_password) {
+                            (false, _) => "Deactivated",
+                            (true, false) => "Invited (no password yet)",
+                            (true, true) => "Active",
+                        };
+                        view! {
+                            <tr>
+                                <th scope="row">{user.display_name.clone()}</th>
+                                <td>{user.email.clone()}</td>
+                                <td>{if role == Role::Admin { "Admin" } else { "Staff" }}</td>
+                                <td>{status}</td>
+                                <td>{user.credentials}</td>
+                                <td class="actions">
+                                    <button type="button" class="link" on:click=move |_| change(&u1, other_role, active)
+                                        aria-label=format!("Make {} {}", user.display_name, if other_role == Role::Admin { "an admin" } else { "staff" })>
+                                        {if other_role == Role::Admin { "Make admin" } else { "Make staff" }}
+                                    </button>
+                                    <button type="button" class="link" on:click=move |_| change(&u2, role, !active)
+                                        aria-label=format!("{} {}", if active { "Deactivate" } else { "Reactivate" }, user.display_name)>
+                                        {if active { "Deactivate" } else { "Reactivate" }}
+                                    </button>
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <ConfirmDialog
+                id="deactivate-user".to_owned()
+                open=confirm_open
+                title="Deactivate this user?"
+                body=warning
+                confirm_label="Yes, deactivate"
+                busy=busy.into()
+                on_confirm=Callback::new(move |()| {
+                    if let Some((user, request)) = pending.get_untracked() {
+                        apply(user, request);
+                    }
+                })
+            />
+            <AddUser link on_added=Callback::new(move |()| reload())/>
+            {move || link.get().map(|l| view! {
+                <div class="card" role="region" aria-label="Set-up link">
+                    <p>{format!("Give {} this link to choose a password. It works once, for 24 hours:", l.user.display_name)}</p>
+                    <input type="text" readonly aria-label="Set-up link" prop:value=l.url.clone()/>
+                </div>
+            })}
+        </section>
+    }
+}
+
+/// "Add user": email, name and role.
+#[component]
+fn AddUser(link: RwSignal<Option<SetupLink>>, on_added: Callback<()>) -> impl IntoView {
+    let toasts = use_toasts();
+    let email = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let role = RwSignal::new("staff".to_owned());
+    let errors = RwSignal::new(Vec::<FieldError>::new());
+    let busy = RwSignal::new(false);
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let request = NewUserRequest {
+            email: email.get_untracked(),
+            display_name: name.get_untracked(),
+            role: role.get_untracked(),
+        };
+        let checked = request.parse().map(|_| request);
+        submit(busy, errors, toasts, checked, move |request| async move {
+            let added: SetupLink = send("POST", paths::ADMIN_USERS, &request).await?;
+            toasts.success(format!("{} added.", added.user.display_name));
+            email.set(String::new());
+            name.set(String::new());
+            link.set(Some(added));
+            on_added.run(());
+            Ok(())
+        });
+    };
+    view! {
+        <form class="card admin-form" on:submit=on_submit novalidate aria-labelledby="add-user-title">
+            <h3 id="add-user-title">"Add user"</h3>
+            <TextField id="email" label="Email" input_type="email" value=email error=error_for(errors, "email")/>
+            <TextField id="display_name" label="Name" value=name error=error_for(errors, "display_name")/>
+            <label for="role">"Role"</label>
+            <select id="role" bind:value=role>
+                <option value="staff">"Staff"</option>
+                <option value="admin">"Admin"</option>
+            </select>
+            <button type="submit" class="primary" disabled=move || busy.get() aria-busy=move || busy.get().to_string()>
+                {move || if busy.get() { "Adding…" } else { "Add user" }}
+            </button>
+        </form>
+    }
+}
