@@ -8,6 +8,8 @@ pub const SET_PASSWORD: &str = "/set-password";
 /// Admins: Organization Management's licenses, and Config Page > Integration.
 pub const ORGANIZATION: &str = "/admin/organization/licenses";
 pub const ORGANIZATION_USERS: &str = "/admin/organization/users";
+pub const ORGANIZATION_COVERAGE: &str = "/admin/organization/coverage";
+pub const ORGANIZATION_AUDIT: &str = "/admin/organization/audit";
 pub const CONFIG: &str = "/admin/config/integration";
 
 /// The pages of the admin bundle (`admin.html`): the admin pages and the set-password page.

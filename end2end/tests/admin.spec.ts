@@ -1,5 +1,5 @@
 import { type Page } from "@playwright/test";
-import { KEYS, addFault, clearFaults, expect, signIn, test } from "./fixtures";
+import { KEYS, addFault, clearFaults, deleteAllCredentials, expect, saveCredentialViaApi, signIn, test } from "./fixtures";
 
 // The admin side as a new admin would use it, found by label and role.
 
@@ -59,13 +59,22 @@ test.describe("Administration", () => {
     await expect(row).toContainText("America/Los_Angeles");
     await expect(row).toContainText("Active, tracked");
 
+    // Its name, type and time zone can be edited; its number and state cannot.
+    await page.getByRole("button", { name: `Edit ${number}` }).click();
+    const edit = page.getByRole("form", { name: `Edit license ${number}` });
+    await expect(edit.getByLabel("License number")).toHaveCount(0);
+    await edit.getByLabel("Name").fill("Las Vegas – Fremont Street");
+    await edit.getByRole("button", { name: "Save" }).click();
+    await expect(page.getByRole("row", { name: new RegExp(number) })).toContainText("Las Vegas – Fremont Street");
+    await expect(edit).toHaveCount(0);
+
     // Back on the credentials page, Nevada and the license are offered.
     await openFromAvatar(page, "Manage account");
     await page.getByRole("button", { name: "+ Add Credential" }).click();
     const newForm = page.getByRole("form", { name: "New credential" });
     await newForm.getByLabel("Select State").selectOption({ label: "Nevada (NV)" });
     await newForm.getByRole("button", { name: "Select the license(s) of your credential" }).click();
-    await expect(newForm.getByRole("option", { name: `${number} — Las Vegas – Fremont St` })).toBeVisible();
+    await expect(newForm.getByRole("option", { name: `${number} — Las Vegas – Fremont Street` })).toBeVisible();
   });
 
   test("an admin sets the state's default key: invalid, METRC down, valid, removed", async ({ page }) => {
@@ -175,8 +184,75 @@ test.describe("Administration", () => {
     await dialog.getByRole("button", { name: "Yes, deactivate" }).click();
     await expect(page.getByRole("row", { name: /Dee Activate/ })).toContainText("Deactivated");
 
+    // Out of coverage, too.
+    await page.getByRole("navigation", { name: "Organization Management" }).getByRole("link", { name: "Coverage" }).click();
+    const perUser = page.getByRole("table", { name: "Coverage per user" });
+    await expect(perUser.getByRole("row", { name: /Sam Staff/ })).toBeVisible();
+    await expect(perUser.getByRole("row", { name: /Dee Activate/ })).toHaveCount(0);
+
     await signIn(dee, email, "dee's long password");
     await expect(dee.getByRole("alert")).toContainText("This account is deactivated.");
     await dee.close();
+  });
+
+  test("coverage follows a staff member's new credential, and the audit log records it", async ({ page, browser }) => {
+    const staff = await browser.newPage();
+    await staff.goto("/account/traceability-credentials");
+    await signIn(staff, "staff@demo.test");
+    await expect(staff.getByRole("heading", { name: "Traceability Credentials" })).toBeVisible();
+    await deleteAllCredentials(staff);
+
+    await signInAsAdmin(page);
+    await page.goto("/admin/organization/coverage");
+    const perUser = page.getByRole("table", { name: "Coverage per user" });
+    const sam = perUser.getByRole("row", { name: /Sam Staff/ });
+    // Columns: 402R-00101, 402R-00102 (CO, the default key reaches both), MR281001 (MA, no default key), …
+    await expect(sam.getByRole("cell").nth(0)).toHaveText("default key");
+    await expect(sam.getByRole("cell").nth(1)).toHaveText("default key");
+    await expect(sam.getByRole("cell").nth(2)).toHaveText("not covered");
+    const fallback = page.getByLabel("Only users who fall back to a default key");
+    await fallback.check();
+    await expect(sam).toBeVisible();
+
+    await saveCredentialViaApi(staff, "CO", ["402R-00101", "402R-00102"], KEYS.coBoth);
+    await page.reload();
+    await expect(sam.getByRole("cell").nth(0)).toHaveText("own key");
+    await expect(sam.getByRole("cell").nth(1)).toHaveText("own key");
+    const counts = page.getByRole("table", { name: "Coverage per license" }).getByRole("row", { name: /402R-00101/ });
+    await expect(counts.getByRole("cell").nth(0)).toHaveText("1", { useInnerText: true });
+    await fallback.check();
+    await expect(sam).toHaveCount(0);
+
+    // The audit log, filtered to Sam, shows the credential they added, with its licenses.
+    await page.getByRole("navigation", { name: "Organization Management" }).getByRole("link", { name: "Audit log" }).click();
+    await page.getByLabel("User").selectOption({ label: "Sam Staff <staff@demo.test>" });
+    const first = page.getByRole("table", { name: "Audit log" }).getByRole("row").nth(1);
+    await expect(first).toContainText("credential added");
+    await expect(first).toContainText("402R-00101, 402R-00102");
+    await expect(page.getByRole("table", { name: "Audit log" })).not.toContainText(KEYS.coBoth);
+    await deleteAllCredentials(staff);
+    await staff.close();
+  });
+
+  test("the Config page stops tracking a license after a warning, and tracks it again", async ({ page }) => {
+    await signInAsAdmin(page);
+    const origin = new URL(page.url()).origin;
+    const number = `MR28${Date.now() % 100_000}`;
+    const added = await page.request.post("/api/admin/licenses", {
+      data: { number, state: "MA", name: "Cambridge – Mass Ave", license_type: "Marijuana Retailer", time_zone: "" },
+      headers: { origin },
+    });
+    expect(added.status()).toBe(201);
+    await page.goto("/admin/config/integration");
+    const massachusetts = page.getByRole("region", { name: "Massachusetts (MA)" });
+    await massachusetts.getByRole("button", { name: `Stop tracking ${number}` }).click();
+    const dialog = page.getByRole("dialog", { name: "Take this license out of use?" });
+    await expect(dialog).toContainText(`${number} will no longer be offered for credentials, and new sales and adjustments at it will be refused. No credential lists it. Reports already recorded are still sent.`);
+    await dialog.getByRole("button", { name: "Yes, continue" }).click();
+    await expect(massachusetts.getByRole("listitem").filter({ hasText: number })).toContainText("(not tracked)");
+    // Tracking again takes nothing away: no question asked.
+    await massachusetts.getByRole("button", { name: `Track ${number}` }).click();
+    await expect(massachusetts.getByRole("button", { name: `Stop tracking ${number}` })).toBeVisible();
+    await expect(dialog).toBeHidden();
   });
 });

@@ -2,17 +2,28 @@
 //! default METRC key (masked; set or replace with "Verify & Save", remove with confirmation) and the
 //! state's licenses, with those the default key does not cover listed.
 
-use super::{Loaded, send, send_empty, submit};
+use super::licenses::request_change;
+use super::{Changes, Loaded, send, send_empty, submit};
 use crate::components::confirm_dialog::ConfirmDialog;
 use crate::components::field::error_for;
 use crate::components::toasts::use_toasts;
 use leptos::prelude::*;
-use shared::admin::{DefaultKeyRequest, IntegrationPage, StateIntegration, messages};
+use shared::admin::{
+    DefaultKeyRequest, IntegrationPage, LicenseChangeRequest, LicensesAdminPage, StateIntegration,
+    messages,
+};
 use shared::api::{FieldError, paths};
 
 #[component]
 pub fn ConfigPage() -> impl IntoView {
     let page = Loaded::<IntegrationPage>::new(paths::ADMIN_INTEGRATION);
+    // The licenses as Organization Management has them: what a change of their tracked flag sends.
+    let licenses = Loaded::<LicensesAdminPage>::new(paths::ADMIN_LICENSES);
+    let reload = Callback::new(move |()| {
+        page.reload();
+        licenses.reload();
+    });
+    let changes = Changes::new(reload);
     view! {
         <h1>"Config Page"</h1>
         <section aria-labelledby="integration-title">
@@ -21,14 +32,20 @@ pub fn ConfigPage() -> impl IntoView {
             <p class="muted">"Sales and adjustments by users without their own credential for a license are reported with the state's default key: METRC then records them under the key holder's name."</p>
             {page.error_view()}
             {move || page.data.get().map(|p| p.states.into_iter().map(|s| view! {
-                <StateCard state=s on_change=Callback::new(move |()| page.reload())/>
+                <StateCard state=s licenses changes on_change=reload/>
             }).collect_view())}
+            {changes.dialog("untrack-license", "Take this license out of use?", "Yes, continue")}
         </section>
     }
 }
 
 #[component]
-fn StateCard(state: StateIntegration, on_change: Callback<()>) -> impl IntoView {
+fn StateCard(
+    state: StateIntegration,
+    licenses: Loaded<LicensesAdminPage>,
+    changes: Changes<LicenseChangeRequest>,
+    on_change: Callback<()>,
+) -> impl IntoView {
     let toasts = use_toasts();
     let us = state.state;
     let label = format!("{} default key", us.name());
@@ -101,10 +118,29 @@ fn StateCard(state: StateIntegration, on_change: Callback<()>) -> impl IntoView 
             </form>
             <h5>"Tracking licenses"</h5>
             <ul>
-                {state.licenses.iter().map(|l| view! {
-                    <li>{format!("{} — {}{}{}", l.number, l.name,
+                {state.licenses.iter().map(|l| {
+                    let id = l.id;
+                    let text = format!("{} — {}{}{}", l.number, l.name,
                         if l.tracked { "" } else { " (not tracked)" },
-                        if l.active { "" } else { " (inactive)" })}</li>
+                        if l.active { "" } else { " (inactive)" });
+                    let (tracked, number) = (l.tracked, l.number.clone());
+                    let toggle = move |_| {
+                        let found = licenses.data.with_untracked(|p| {
+                            p.as_ref().and_then(|p| p.licenses.iter().find(|l| l.id == id).cloned())
+                        });
+                        if let Some(license) = found {
+                            request_change(changes, &license, !tracked, license.active);
+                        }
+                    };
+                    view! {
+                        <li>
+                            {text}" "
+                            <button type="button" class="link" on:click=toggle
+                                aria-label=format!("{} {number}", if tracked { "Stop tracking" } else { "Track" })>
+                                {if tracked { "Stop tracking" } else { "Track" }}
+                            </button>
+                        </li>
+                    }
                 }).collect_view()}
             </ul>
             {(!not_covered.is_empty()).then(|| view! {

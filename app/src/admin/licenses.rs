@@ -2,8 +2,7 @@
 //! "Deactivate"/"Reactivate" and "Stop tracking"/"Track", with a confirmation that says what withdrawing
 //! a license means before it is done.
 
-use super::{Loaded, OrganizationTabs, send, submit};
-use crate::components::confirm_dialog::ConfirmDialog;
+use super::{Changes, Loaded, OrganizationTabs, send, submit};
 use crate::components::field::{TextField, error_for};
 use crate::components::toasts::use_toasts;
 use leptos::prelude::*;
@@ -16,63 +15,15 @@ use shared::state::METRC_STATES;
 
 #[component]
 pub fn OrganizationManagement() -> impl IntoView {
-    let toasts = use_toasts();
     let page = Loaded::<LicensesAdminPage>::new(paths::ADMIN_LICENSES);
     let reload = move || page.reload();
 
-    // The license being withdrawn (deactivated or untracked), and the change asked for.
-    let pending = RwSignal::new(None::<(LicenseAdminView, LicenseChangeRequest)>);
-    let confirm_open = RwSignal::new(false);
-    let busy = RwSignal::new(false);
-    let apply = move |license: LicenseAdminView, change: LicenseChangeRequest| {
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            let url = paths::admin_license(license.id);
-            match send::<LicenseAdminView>("PUT", &url, &change).await {
-                Ok(saved) => {
-                    toasts.success(format!("License {} saved.", saved.number));
-                    page.data.update(|p| {
-                        if let Some(row) = p
-                            .iter_mut()
-                            .flat_map(|p| p.licenses.iter_mut())
-                            .find(|l| l.id == saved.id)
-                        {
-                            *row = saved;
-                        }
-                    });
-                }
-                Err(e) => {
-                    toasts.error(e.message);
-                    reload();
-                }
-            }
-            busy.set(false);
-            confirm_open.set(false);
-        });
-    };
+    // The license whose name, type and time zone are being edited.
+    let editing = RwSignal::new(None::<LicenseAdminView>);
+    let changes = Changes::new(Callback::new(move |()| reload()));
     let change = move |license: &LicenseAdminView, tracked: bool, active: bool| {
-        let request = LicenseChangeRequest {
-            name: license.name.clone(),
-            license_type: license.license_type.clone(),
-            time_zone: license.time_zone.clone(),
-            tracked,
-            active,
-            version: license.version,
-        };
-        if license.offered() && !(tracked && active) {
-            pending.set(Some((license.clone(), request)));
-            confirm_open.set(true);
-        } else {
-            apply(license.clone(), request);
-        }
+        request_change(changes, license, tracked, active);
     };
-    let warning = Signal::derive(move || {
-        pending
-            .read()
-            .as_ref()
-            .map(|(l, _)| messages::withdraw_warning(&l.number, l.credentials))
-            .unwrap_or_default()
-    });
 
     view! {
         <OrganizationTabs/>
@@ -100,7 +51,7 @@ pub fn OrganizationManagement() -> impl IntoView {
                             (true, false) => "Active, not tracked",
                             (true, true) => "Active, tracked",
                         };
-                        let (l1, l2) = (license.clone(), license.clone());
+                        let (l1, l2, l3) = (license.clone(), license.clone(), license.clone());
                         view! {
                             <tr>
                                 <th scope="row">{license.number.clone()}</th>
@@ -111,6 +62,8 @@ pub fn OrganizationManagement() -> impl IntoView {
                                 <td>{status}</td>
                                 <td>{license.credentials}</td>
                                 <td class="actions">
+                                    <button type="button" class="link" on:click=move |_| editing.set(Some(l3.clone()))
+                                        aria-label=format!("Edit {}", license.number)>"Edit"</button>
                                     <button type="button" class="link" on:click=move |_| change(&l1, tracked, !active)
                                         aria-label=format!("{} {}", if active { "Deactivate" } else { "Reactivate" }, license.number)>
                                         {if active { "Deactivate" } else { "Reactivate" }}
@@ -125,21 +78,93 @@ pub fn OrganizationManagement() -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
-            <ConfirmDialog
-                id="withdraw-license".to_owned()
-                open=confirm_open
-                title="Take this license out of use?"
-                body=warning
-                confirm_label="Yes, continue"
-                busy=busy.into()
-                on_confirm=Callback::new(move |()| {
-                    if let Some((license, request)) = pending.get_untracked() {
-                        apply(license, request);
-                    }
-                })
-            />
+            {changes.dialog("withdraw-license", "Take this license out of use?", "Yes, continue")}
+            {move || editing.get().map(|license| view! {
+                <EditLicense license editing on_saved=Callback::new(move |()| reload())/>
+            })}
             <AddLicense on_added=Callback::new(move |()| reload())/>
         </section>
+    }
+}
+
+/// Asks for a new tracked/active pair (on the Licenses tab and on the Config page); taking an offered license out of use says first what that means.
+pub fn request_change(
+    changes: Changes<LicenseChangeRequest>,
+    license: &LicenseAdminView,
+    tracked: bool,
+    active: bool,
+) {
+    let request = LicenseChangeRequest {
+        name: license.name.clone(),
+        license_type: license.license_type.clone(),
+        time_zone: license.time_zone.clone(),
+        tracked,
+        active,
+        version: license.version,
+    };
+    let warning = (license.offered() && !(tracked && active))
+        .then(|| messages::withdraw_warning(&license.number, license.credentials));
+    changes.request(
+        paths::admin_license(license.id),
+        request,
+        format!("License {} saved.", license.number),
+        warning,
+    );
+}
+
+/// "Edit license {number}": name, type and time zone. Number and state never change.
+#[component]
+fn EditLicense(
+    license: LicenseAdminView,
+    editing: RwSignal<Option<LicenseAdminView>>,
+    on_saved: Callback<()>,
+) -> impl IntoView {
+    let toasts = use_toasts();
+    let name = RwSignal::new(license.name.clone());
+    let license_type = RwSignal::new(license.license_type.clone());
+    let time_zone = RwSignal::new(license.time_zone.clone());
+    let errors = RwSignal::new(Vec::<FieldError>::new());
+    let busy = RwSignal::new(false);
+    let title = format!("Edit license {}", license.number);
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let request = LicenseChangeRequest {
+            name: name.get_untracked(),
+            license_type: license_type.get_untracked(),
+            time_zone: time_zone.get_untracked(),
+            tracked: license.tracked,
+            active: license.active,
+            version: license.version,
+        };
+        let checked = request.parse().map(|_| request);
+        let id = license.id;
+        submit(busy, errors, toasts, checked, move |request| async move {
+            let saved: LicenseAdminView = send("PUT", &paths::admin_license(id), &request).await?;
+            toasts.success(format!("License {} saved.", saved.number));
+            editing.set(None);
+            on_saved.run(());
+            Ok(())
+        });
+    };
+    let zone_error = error_for(errors, "time_zone");
+    let heading = title.clone();
+    view! {
+        <form class="card admin-form" on:submit=on_submit novalidate aria-label=title>
+            <h3>{heading}</h3>
+            <TextField id="edit-name" label="Name" value=name error=error_for(errors, "name")/>
+            <TextField id="edit-license_type" label="License type" value=license_type error=error_for(errors, "license_type")/>
+            <label for="edit-time-zone">"Time zone"</label>
+            <select id="edit-time-zone" bind:value=time_zone aria-describedby="edit-time-zone-error">
+                {TIME_ZONES.iter().map(|z| view! { <option value=*z>{*z}</option> }).collect_view()}
+            </select>
+            <p id="edit-time-zone-error" class="field-error">{move || zone_error.get()}</p>
+            <div class="dialog-actions">
+                <button type="submit" class="primary" disabled=move || busy.get() aria-busy=move || busy.get().to_string()>
+                    {move || if busy.get() { "Saving…" } else { "Save" }}
+                </button>
+                <button type="button" class="secondary" on:click=move |_| editing.set(None)>"Cancel"</button>
+            </div>
+        </form>
     }
 }
 

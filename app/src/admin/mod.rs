@@ -2,6 +2,8 @@
 //! new user reaches through their one-time link. Built into `dist/admin/` from `admin.html`; the
 //! credentials bundle links here with page loads and never contains this code.
 
+pub mod audit;
+pub mod coverage;
 pub mod integration;
 pub mod licenses;
 pub mod set_password;
@@ -11,7 +13,7 @@ use crate::components::shell::Shell;
 use crate::components::toasts::{Toasts, provide_toasts};
 use crate::session::{Session, use_session};
 use crate::{nav, router, session};
-use leptos::either::{Either, EitherOf5};
+use leptos::either::{Either, EitherOf7};
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use shared::api::ApiError;
@@ -24,17 +26,23 @@ pub fn AdminApp() -> impl IntoView {
     let router = router::use_router();
     view! {
         {move || match router.path().as_str() {
-            nav::SET_PASSWORD => EitherOf5::A(view! { <set_password::SetPasswordPage/> }),
-            nav::ORGANIZATION => EitherOf5::B(view! {
+            nav::SET_PASSWORD => EitherOf7::A(view! { <set_password::SetPasswordPage/> }),
+            nav::ORGANIZATION => EitherOf7::B(view! {
                 <AdminPage><licenses::OrganizationManagement/></AdminPage>
             }),
-            nav::ORGANIZATION_USERS => EitherOf5::C(view! {
+            nav::ORGANIZATION_USERS => EitherOf7::C(view! {
                 <AdminPage><users::UsersTab/></AdminPage>
             }),
-            nav::CONFIG => EitherOf5::D(view! {
+            nav::ORGANIZATION_COVERAGE => EitherOf7::D(view! {
+                <AdminPage><coverage::CoverageTab/></AdminPage>
+            }),
+            nav::ORGANIZATION_AUDIT => EitherOf7::E(view! {
+                <AdminPage><audit::AuditTab/></AdminPage>
+            }),
+            nav::CONFIG => EitherOf7::F(view! {
                 <AdminPage><integration::ConfigPage/></AdminPage>
             }),
-            _ => EitherOf5::E(view! { <crate::pages::not_found::NotFound/> }),
+            _ => EitherOf7::G(view! { <crate::pages::not_found::NotFound/> }),
         }}
         <Toasts/>
     }
@@ -92,12 +100,13 @@ pub fn submit<R: 'static, Fut>(
     });
 }
 
-/// A page's data, loaded from `url` (and again on `reload`), or the reason it could not be.
+/// A page's data, loaded from `url` (and again on `reload`, or from another address with `load`), or
+/// the reason it could not be.
 #[derive(Debug)]
 pub struct Loaded<T: Send + Sync + 'static> {
     pub data: RwSignal<Option<T>>,
     pub error: RwSignal<Option<String>>,
-    url: &'static str,
+    url: RwSignal<String>,
 }
 
 impl<T: Send + Sync + 'static> Clone for Loaded<T> {
@@ -110,19 +119,31 @@ impl<T: Send + Sync + 'static> Copy for Loaded<T> {}
 
 impl<T: DeserializeOwned + Send + Sync + 'static> Loaded<T> {
     /// Starts loading at once.
-    pub fn new(url: &'static str) -> Self {
-        let loaded = Loaded {
-            data: RwSignal::new(None),
-            error: RwSignal::new(None),
-            url,
-        };
-        loaded.reload();
+    pub fn new(url: &str) -> Self {
+        let loaded = Loaded::idle();
+        loaded.load(url.to_owned());
         loaded
     }
 
+    /// Nothing loaded yet: the first [`Loaded::load`] says from where.
+    pub fn idle() -> Self {
+        Loaded {
+            data: RwSignal::new(None),
+            error: RwSignal::new(None),
+            url: RwSignal::new(String::new()),
+        }
+    }
+
+    /// Loads from another address (a page, a filter), keeping the old data on screen meanwhile.
+    pub fn load(self, url: String) {
+        self.url.set(url);
+        self.reload();
+    }
+
     pub fn reload(self) {
+        let url = self.url.get_untracked();
         leptos::task::spawn_local(async move {
-            match get::<T>(self.url).await {
+            match get::<T>(&url).await {
                 Ok(value) => {
                     self.data.set(Some(value));
                     self.error.set(None);
@@ -138,6 +159,98 @@ impl<T: DeserializeOwned + Send + Sync + 'static> Loaded<T> {
             self.error
                 .get()
                 .map(|m| view! { <p class="load-error" role="alert">{m}</p> })
+        }
+    }
+}
+
+/// A change to one row (`PUT url`), asked about first when it takes something away: the warning says
+/// what, in a dialog, and only "Yes, continue" sends it. Afterwards `on_saved` reloads the page.
+#[derive(Debug)]
+pub struct Changes<R: Send + Sync + 'static> {
+    /// The address, the change, its success message and its warning, while the dialog asks.
+    pending: RwSignal<Option<(String, R, String, String)>>,
+    open: RwSignal<bool>,
+    busy: RwSignal<bool>,
+    toasts: crate::components::toasts::ToastQueue,
+    on_saved: Callback<()>,
+}
+
+impl<R: Send + Sync + 'static> Clone for Changes<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R: Send + Sync + 'static> Copy for Changes<R> {}
+
+impl<R: serde::Serialize + Clone + Send + Sync + 'static> Changes<R> {
+    pub fn new(on_saved: Callback<()>) -> Self {
+        Changes {
+            pending: RwSignal::new(None),
+            open: RwSignal::new(false),
+            busy: RwSignal::new(false),
+            toasts: crate::components::toasts::use_toasts(),
+            on_saved,
+        }
+    }
+
+    /// Sends `request` at once, or after a confirmation when there is a `warning`.
+    pub fn request(self, url: String, request: R, saved: String, warning: Option<String>) {
+        match warning {
+            Some(warning) => {
+                self.pending.set(Some((url, request, saved, warning)));
+                self.open.set(true);
+            }
+            None => self.apply(url, request, saved),
+        }
+    }
+
+    fn apply(self, url: String, request: R, saved: String) {
+        self.busy.set(true);
+        leptos::task::spawn_local(async move {
+            let outcome = match crate::api::body(&request) {
+                Ok(body) => crate::api::call("PUT", &url, Some(body)).await.map(drop),
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(()) => self.toasts.success(saved),
+                Err(e) => self.toasts.error(e.message),
+            }
+            // Saved or refused (a newer version, say), the page shows the rows as they are now.
+            self.on_saved.run(());
+            self.busy.set(false);
+            self.open.set(false);
+        });
+    }
+
+    /// The confirmation dialog ("Cancel", Escape or a click outside keeps everything as it is).
+    pub fn dialog(
+        self,
+        id: &'static str,
+        title: &'static str,
+        confirm_label: &'static str,
+    ) -> impl IntoView {
+        let body = Signal::derive(move || {
+            self.pending
+                .read()
+                .as_ref()
+                .map(|(_, _, _, warning)| warning.clone())
+                .unwrap_or_default()
+        });
+        view! {
+            <crate::components::confirm_dialog::ConfirmDialog
+                id=id.to_owned()
+                open=self.open
+                title
+                body
+                confirm_label
+                busy=self.busy.into()
+                on_confirm=Callback::new(move |()| {
+                    if let Some((url, request, saved, _)) = self.pending.get_untracked() {
+                        self.apply(url, request, saved);
+                    }
+                })
+            />
         }
     }
 }
@@ -172,6 +285,8 @@ pub fn OrganizationTabs() -> impl IntoView {
         <nav class="tabs" aria-label="Organization Management">
             <a href=nav::ORGANIZATION aria-current=move || current(nav::ORGANIZATION)>"Licenses"</a>
             <a href=nav::ORGANIZATION_USERS aria-current=move || current(nav::ORGANIZATION_USERS)>"Users"</a>
+            <a href=nav::ORGANIZATION_COVERAGE aria-current=move || current(nav::ORGANIZATION_COVERAGE)>"Coverage"</a>
+            <a href=nav::ORGANIZATION_AUDIT aria-current=move || current(nav::ORGANIZATION_AUDIT)>"Audit log"</a>
         </nav>
     }
 }

@@ -1,8 +1,7 @@
 //! Organization Management > Users: the organization's people, "Add user" (which shows the new user's
 //! one-time link to hand over), role changes, and deactivation after a warning of what it does.
 
-use super::{Loaded, OrganizationTabs, send, submit};
-use crate::components::confirm_dialog::ConfirmDialog;
+use super::{Changes, Loaded, OrganizationTabs, send, submit};
 use crate::components::field::{TextField, error_for};
 use crate::components::toasts::use_toasts;
 use leptos::prelude::*;
@@ -14,49 +13,24 @@ use shared::api::{FieldError, paths};
 
 #[component]
 pub fn UsersTab() -> impl IntoView {
-    let toasts = use_toasts();
     let page = Loaded::<UsersAdminPage>::new(paths::ADMIN_USERS);
     let reload = move || page.reload();
-    let pending = RwSignal::new(None::<(UserAdminView, UserChangeRequest)>);
-    let confirm_open = RwSignal::new(false);
-    let busy = RwSignal::new(false);
-    let apply = move |user: UserAdminView, change: UserChangeRequest| {
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            match send::<UserAdminView>("PUT", &paths::admin_user(user.id), &change).await {
-                Ok(saved) => {
-                    toasts.success(format!("{} saved.", saved.display_name));
-                    reload();
-                }
-                Err(e) => {
-                    toasts.error(e.message);
-                    reload();
-                }
-            }
-            busy.set(false);
-            confirm_open.set(false);
-        });
-    };
+    let changes = Changes::<UserChangeRequest>::new(Callback::new(move |()| reload()));
     let change = move |user: &UserAdminView, role: Role, active: bool| {
         let request = UserChangeRequest {
             role: role.code().to_owned(),
             active,
             version: user.version,
         };
-        if user.active && !active {
-            pending.set(Some((user.clone(), request)));
-            confirm_open.set(true);
-        } else {
-            apply(user.clone(), request);
-        }
+        let warning =
+            (user.active && !active).then(|| messages::deactivate_warning(&user.display_name));
+        changes.request(
+            paths::admin_user(user.id),
+            request,
+            format!("{} saved.", user.display_name),
+            warning,
+        );
     };
-    let warning = Signal::derive(move || {
-        pending
-            .read()
-            .as_ref()
-            .map(|(u, _)| messages::deactivate_warning(&u.display_name))
-            .unwrap_or_default()
-    });
     let link = RwSignal::new(None::<SetupLink>);
     view! {
         <OrganizationTabs/>
@@ -106,19 +80,7 @@ pub fn UsersTab() -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
-            <ConfirmDialog
-                id="deactivate-user".to_owned()
-                open=confirm_open
-                title="Deactivate this user?"
-                body=warning
-                confirm_label="Yes, deactivate"
-                busy=busy.into()
-                on_confirm=Callback::new(move |()| {
-                    if let Some((user, request)) = pending.get_untracked() {
-                        apply(user, request);
-                    }
-                })
-            />
+            {changes.dialog("deactivate-user", "Deactivate this user?", "Yes, deactivate")}
             <AddUser link on_added=Callback::new(move |()| reload())/>
             {move || link.get().map(|l| view! {
                 <div class="card" role="region" aria-label="Set-up link">

@@ -526,7 +526,7 @@ fn KeyField(
 }
 
 /// A Unix time as the browser's local date and time.
-fn local_time(unix_seconds: i64) -> String {
+pub fn local_time(unix_seconds: i64) -> String {
     // Milliseconds since 1970 fit an f64 exactly for any date this century.
     #[allow(clippy::cast_precision_loss)]
     let millis = (unix_seconds as f64) * 1000.0;

@@ -1,0 +1,97 @@
+//! Organization Management > Coverage: for every active user and every active, tracked license, whose key
+//! their sales and adjustments there go out under — "own key" (with its status), "default key" or "not
+//! covered" — with counts per license, a "falls back to default" filter and pages of 50 users.
+
+use super::{Loaded, OrganizationTabs};
+use leptos::prelude::*;
+use shared::admin::{Cover, CoveragePage};
+use shared::api::paths;
+
+#[component]
+pub fn CoverageTab() -> impl IntoView {
+    let page_number = RwSignal::new(1_i64);
+    let fallback_only = RwSignal::new(false);
+    let coverage = Loaded::<CoveragePage>::idle();
+    Effect::new(move |_| {
+        coverage.load(format!(
+            "{}?page={}&fallback={}",
+            paths::ADMIN_COVERAGE,
+            page_number.get(),
+            fallback_only.get()
+        ));
+    });
+    let pages = move || coverage.data.read().as_ref().map_or(1, |c| c.pages);
+    view! {
+        <OrganizationTabs/>
+        <section aria-labelledby="coverage-title">
+            <h2 id="coverage-title">"Coverage"</h2>
+            <p class="muted">"Whose METRC key each active user's sales and adjustments are reported under, per active, tracked license. A report under the default key names the key holder in METRC, not the user."</p>
+            {coverage.error_view()}
+            {move || coverage.data.get().map(|c| view! {
+                <table class="admin-table" aria-label="Coverage per license">
+                    <thead>
+                        <tr>
+                            <th scope="col">"License"</th>
+                            <th scope="col">"Own key"</th>
+                            <th scope="col">"Default key"</th>
+                            <th scope="col">"Not covered"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {c.licenses.iter().map(|l| view! {
+                            <tr>
+                                <th scope="row">{format!("{} — {}", l.number, l.name)}</th>
+                                <td>{l.own}</td>
+                                <td>{l.default}</td>
+                                <td>{l.not_covered}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+            <label class="checkbox">
+                <input type="checkbox"
+                    prop:checked=fallback_only
+                    on:change=move |e| {
+                        fallback_only.set(event_target_checked(&e));
+                        page_number.set(1);
+                    }/>
+                "Only users who fall back to a default key"
+            </label>
+            {move || coverage.data.get().map(|c| view! {
+                <table class="admin-table coverage" aria-label="Coverage per user">
+                    <thead>
+                        <tr>
+                            <th scope="col">"User"</th>
+                            {c.licenses.iter().map(|l| view! { <th scope="col" title=l.name.clone()>{l.number.clone()}</th> }).collect_view()}
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {c.rows.into_iter().map(|row| view! {
+                            <tr>
+                                <th scope="row">{row.display_name}</th>
+                                {row.cells.into_iter().map(|cell| view! {
+                                    <td class=match cell {
+                                        Cover::Own(_) => "cover-own",
+                                        Cover::Default => "cover-default",
+                                        Cover::NotCovered => "cover-none",
+                                    }>{cell.label()}</td>
+                                }).collect_view()}
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                <p class="muted">{format!("{} users", c.users)}</p>
+            })}
+            <nav class="pager" aria-label="Coverage pages">
+                <button type="button" class="secondary"
+                    disabled=move || page_number.get() <= 1
+                    on:click=move |_| page_number.update(|p| *p -= 1)>"Previous"</button>
+                <span>{move || format!("Page {} of {}", page_number.get(), pages())}</span>
+                <button type="button" class="secondary"
+                    disabled=move || page_number.get() >= pages()
+                    on:click=move |_| page_number.update(|p| *p += 1)>"Next"</button>
+            </nav>
+        </section>
+    }
+}
