@@ -14,7 +14,7 @@ use crate::AppState;
 use crate::accounts::User;
 use crate::audit::{self, Entry};
 use crate::crypto::{CredentialKeys, Sealed};
-use crate::db::{Db, is_lost_race, now_unix};
+use crate::db::{Db, now_unix};
 use crate::error::{ApiJson, AppError};
 use crate::sessions::CurrentUser;
 use axum::Json;
@@ -667,17 +667,12 @@ async fn update_credential(
     Ok(())
 }
 
-/// A database error as the answer: a lost race (uniqueness, SQLite busy, a PostgreSQL serialization
-/// failure) is a conflict the user can retry; anything else is internal.
+/// A database error as the answer; a lost race is a conflict the user can retry.
 fn race_or_database(error: sqlx::Error) -> AppError {
-    if is_lost_race(&error) {
-        AppError::Conflict(
-            "Another save of your credentials happened at the same moment. Reload the page and try again. Nothing was saved."
-                .into(),
-        )
-    } else {
-        AppError::Database(error)
-    }
+    AppError::from_race(
+        error,
+        "Another save of your credentials happened at the same moment. Reload the page and try again. Nothing was saved.",
+    )
 }
 
 /// How many stored keys [`rotate`] re-encrypted.

@@ -42,6 +42,18 @@ pub enum AppError {
     Internal(String),
 }
 
+impl AppError {
+    /// A database error as the answer: a lost race (uniqueness, SQLite busy, a PostgreSQL serialization
+    /// failure) is a conflict the user can retry, said with `message`; anything else is internal.
+    pub fn from_race(error: sqlx::Error, message: &str) -> AppError {
+        if crate::db::is_lost_race(&error) {
+            AppError::Conflict(message.to_owned())
+        } else {
+            AppError::Database(error)
+        }
+    }
+}
+
 /// The sentence every internal failure answers with.
 pub const INTERNAL_MESSAGE: &str =
     "Something went wrong on our side. Nothing was changed; please try again in a moment.";

@@ -137,9 +137,14 @@ pub async fn set_default_key(
     let keys = &state.config.credential_keys;
     {
         let mut conn = state.db.pool.acquire().await?;
-        let current = load(&mut conn, admin.organization_id).await?;
-        let here = current.states.iter().find(|s| s.state == us);
-        if here.is_none_or(|s| s.licenses.is_empty()) {
+        let licenses_here: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM licenses WHERE organization_id = $1 AND provider = 'metrc' AND state = $2",
+        )
+        .bind(admin.organization_id)
+        .bind(us.code())
+        .fetch_one(&mut *conn)
+        .await?;
+        if licenses_here == 0 {
             return Err(AppError::Conflict(format!(
                 "Your organization has no license in {}. Add one in Organization Management first.",
                 us.name()

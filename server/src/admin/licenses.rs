@@ -215,14 +215,10 @@ fn stale(number: &str) -> AppError {
     ))
 }
 
-/// A lost race for the database is a conflict the admin can retry; anything else is internal.
+/// A database error as the answer; a lost race is a conflict the admin can retry.
 pub fn busy(error: sqlx::Error) -> AppError {
-    if crate::db::is_lost_race(&error) {
-        AppError::Conflict(
-            "Another change to your organization happened at the same moment. Reload the page and try again. Nothing was saved."
-                .into(),
-        )
-    } else {
-        AppError::Database(error)
-    }
+    AppError::from_race(
+        error,
+        "Another change to your organization happened at the same moment. Reload the page and try again. Nothing was saved.",
+    )
 }
