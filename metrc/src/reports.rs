@@ -10,13 +10,13 @@
 //!   never sent again by us. A 429 or a 503 means METRC did not take the batch: it is sent again after a
 //!   pause, inside the deadline.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The most objects METRC takes in one POST.
 pub const MAX_BATCH: usize = 10;
 
 /// One line of a sales receipt, in METRC's field names.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Transaction {
     pub package_label: String,
@@ -26,7 +26,7 @@ pub struct Transaction {
 }
 
 /// A sales receipt, in METRC's field names. `sales_date_time` is the facility's local wall clock.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Receipt {
     pub sales_date_time: String,
@@ -36,7 +36,7 @@ pub struct Receipt {
 }
 
 /// A package adjustment, in METRC's field names. `quantity` is the signed change.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Adjustment {
     pub label: String,

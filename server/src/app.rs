@@ -72,6 +72,7 @@ impl Application {
             db,
             config: Arc::new(config),
             metrc,
+            outbox: Arc::new(crate::reports::outbox::Outbox::default()),
         };
         Ok(Application { listener, state })
     }
@@ -90,15 +91,22 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
+        // The outbox worker lives as long as the server; stopping it mid-send is like a crash, which the
+        // claims' expiry and the receipt lookup make safe.
+        let worker = tokio::spawn(crate::reports::outbox::run(
+            self.state.clone(),
+            self.state.outbox.clone(),
+        ));
         let router = router(self.state)?;
         let addr = self.listener.local_addr().ok();
-        axum::serve(
+        let served = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| StartError::Bind {
+        .await;
+        worker.abort();
+        served.map_err(|source| StartError::Bind {
             addr: addr.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
             source,
         })
@@ -113,6 +121,9 @@ fn router(state: AppState) -> Result<Router, StartError> {
             post(auth::sign_in).delete(auth::sign_out),
         )
         .route(paths::ME, get(auth::me))
+        .route(paths::SALES, post(crate::reports::record_sale))
+        .route(paths::ADJUSTMENTS, post(crate::reports::record_adjustment))
+        .route(paths::REPORTS, get(crate::reports::mine))
         .route(
             paths::CREDENTIALS,
             get(credentials::page).post(credentials::create),

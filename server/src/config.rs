@@ -43,6 +43,22 @@ pub struct Config {
     pub client_ip_header: Option<axum::http::HeaderName>,
     /// Log lines as JSON objects (`LOG_FORMAT=json`) or as readable text (the default).
     pub log_json: bool,
+    /// How the outbox sends reports to METRC.
+    pub outbox: OutboxConfig,
+}
+
+/// The reporting outbox (`OUTBOX_*`).
+#[derive(Debug, Clone)]
+pub struct OutboxConfig {
+    /// How often the worker looks for reports due, besides being woken by each new one
+    /// (`OUTBOX_POLL_MS`, default 1000).
+    pub poll: Duration,
+    /// How long a worker's claim on reports lasts; a crashed worker's reports are taken up after it
+    /// (`OUTBOX_LEASE_SECS`, default 120).
+    pub lease: Duration,
+    /// The first pause before a report METRC could not take is sent again; it doubles up to 10 minutes
+    /// (`OUTBOX_RETRY_SECS`, default 5).
+    pub retry: Duration,
 }
 
 /// The origin users reach the server at.
@@ -226,6 +242,12 @@ impl Config {
             }
         };
 
+        let outbox = OutboxConfig {
+            poll: Duration::from_millis(parse_or(&get, "OUTBOX_POLL_MS", Some(1000))?),
+            lease: seconds("OUTBOX_LEASE_SECS", 120)?,
+            retry: seconds("OUTBOX_RETRY_SECS", 5)?,
+        };
+
         Ok(Config {
             bind_addr,
             public_url,
@@ -241,6 +263,7 @@ impl Config {
             request_timeout,
             client_ip_header,
             log_json,
+            outbox,
         })
     }
 }

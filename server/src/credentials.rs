@@ -450,7 +450,10 @@ async fn verify_and_save(
             .licenses(&draft_now.license_ids),
     )
     .await?;
+    // The user's reports held for want of a usable key at these licenses go out again now.
+    crate::reports::outbox::replay_for_user(&mut tx, user.id, &draft_now.license_ids).await?;
     tx.commit().await.map_err(race_or_database)?;
+    state.outbox.wake();
     tracing::info!(user_id = user.id, credential_id, action, "credential saved");
 
     // The answer describes what was just written, without reading it back.
@@ -560,7 +563,7 @@ fn refusal(
 }
 
 /// The owner string sealed keys are bound to.
-fn owner(user_id: i64) -> String {
+pub fn owner(user_id: i64) -> String {
     format!("user:{user_id}")
 }
 

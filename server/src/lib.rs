@@ -15,6 +15,7 @@ pub mod error;
 pub mod licenses;
 pub mod passwords;
 pub mod rate_limit;
+pub mod reports;
 pub mod sessions;
 pub mod telemetry;
 
@@ -27,4 +28,6 @@ pub struct AppState {
     pub config: Arc<config::Config>,
     /// The one METRC client (its pacing is shared by every request).
     pub metrc: metrc::HttpMetrc,
+    /// Wakes this process's outbox worker.
+    pub outbox: Arc<reports::outbox::Outbox>,
 }

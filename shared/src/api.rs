@@ -20,6 +20,11 @@ pub mod paths {
         format!("{CREDENTIALS}/{id}")
     }
 
+    /// `POST` a sale / an adjustment recorded by the signed-in user; `GET` their reports.
+    pub const SALES: &str = "/api/sales";
+    pub const ADJUSTMENTS: &str = "/api/adjustments";
+    pub const REPORTS: &str = "/api/reports";
+
     /// `POST` the password chosen through a one-time set-up link.
     pub const PASSWORD_SETUP: &str = "/api/password-setup";
 

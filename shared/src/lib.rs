@@ -44,6 +44,7 @@ pub mod email;
 pub mod license;
 pub mod metrc_key;
 pub mod provider;
+pub mod report;
 pub mod state;
 pub mod user;
 

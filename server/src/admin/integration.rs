@@ -242,7 +242,10 @@ pub async fn set_default_key(
         .licenses(&reached_ids),
     )
     .await?;
+    // Reports held for want of any key in this state go out again now.
+    crate::reports::outbox::replay_for_default_key(&mut tx, admin.organization_id, us).await?;
     tx.commit().await.map_err(busy)?;
+    state.outbox.wake();
     tracing::info!(state = us.code(), "default key saved");
     Ok((NO_STORE, Json(saved)))
 }

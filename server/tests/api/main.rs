@@ -11,4 +11,5 @@ mod admin;
 mod credentials;
 mod errors;
 mod licenses;
+mod reports;
 mod sign_in;

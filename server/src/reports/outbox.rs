@@ -1,0 +1,530 @@
+//! The outbox worker: sends recorded reports to METRC under the right key, so that nothing is lost and
+//! no sale is reported twice.
+//!
+//! One pass: claim the reports that are due (a lease, so that a crashed worker's claim expires and, on
+//! PostgreSQL, several server processes never take the same report: `FOR UPDATE SKIP LOCKED`); choose
+//! each one's key by the product's table; send them per license, kind and key through the METRC client
+//! (batches of 10, rows METRC refuses set aside, receipts looked up after an ambiguous failure,
+//! adjustments then "outcome unknown"); write each outcome and release the claim.
+//!
+//! The key table (`docs/product.md`): the acting user's `verified` credential covering the license; if
+//! that credential is `invalid` or `license lost`, none (held "401 Unauthorized" / "No access to …");
+//! with no credential, the organization's default key for the state when it is verified and reaches the
+//! license; otherwise none (held "No credential for …", sent by itself once a key covers it).
+
+use crate::AppState;
+use crate::crypto::{CredentialKeys, Sealed};
+use crate::db::{Backend, now_unix};
+use metrc::reports::{Adjustment, Delivery, Receipt};
+use metrc::{Metrc, MetrcError};
+use shared::report::{ReportKind, reasons};
+use shared::{LicenseNumber, MetrcUserKey, StateCode};
+use sqlx::{AnyConnection, Row};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How many reports one pass claims at most.
+const CLAIM: i64 = 500;
+/// The longest pause between two attempts at a report METRC could not take.
+const MAX_RETRY: Duration = Duration::from_secs(600);
+
+/// The worker's handle: wakes it when a report is recorded. Each server process has its own name, which
+/// its claims carry.
+#[derive(Debug)]
+pub struct Outbox {
+    wake: Notify,
+    name: String,
+}
+
+impl Default for Outbox {
+    fn default() -> Self {
+        Outbox {
+            wake: Notify::new(),
+            name: format!("worker-{}", uuid::Uuid::new_v4().simple()),
+        }
+    }
+}
+
+impl Outbox {
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// Runs the worker until the task is dropped: a pass whenever woken, every `OUTBOX_POLL_MS`, and at once
+/// again while passes find work.
+pub async fn run(state: AppState, outbox: Arc<Outbox>) {
+    loop {
+        let busy = match send_due(&state, &outbox).await {
+            Ok(handled) => handled > 0,
+            Err(e) => {
+                tracing::error!(error = %e, "outbox pass failed");
+                false
+            }
+        };
+        if !busy {
+            let _ = tokio::time::timeout(state.config.outbox.poll, outbox.wake.notified()).await;
+        }
+    }
+}
+
+/// A claimed report.
+#[derive(Debug)]
+struct Due {
+    id: i64,
+    kind: ReportKind,
+    payload: String,
+    user_id: i64,
+    organization_id: i64,
+    license_id: i64,
+    license_number: String,
+    state: StateCode,
+    attempts: i64,
+}
+
+/// The key a group of reports goes out under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum KeyRef {
+    Credential(i64),
+    Default(i64),
+}
+
+impl KeyRef {
+    fn code(self) -> (&'static str, Option<i64>) {
+        match self {
+            KeyRef::Credential(id) => ("credential", Some(id)),
+            KeyRef::Default(_) => ("default", None),
+        }
+    }
+}
+
+/// What the key table says for one user at one license.
+#[derive(Debug, Clone)]
+enum Choice {
+    Send(KeyRef),
+    Hold(String),
+}
+
+/// What became of one report.
+#[derive(Debug)]
+enum Outcome {
+    Sent(KeyRef),
+    /// Waiting for a usable key (sent again by itself once one covers it).
+    HeldForKey(String),
+    /// METRC refused its content.
+    HeldForFix(KeyRef, String),
+    Unknown(KeyRef),
+    Retry(String),
+}
+
+/// One pass over the reports that are due. Returns how many it handled.
+pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::Error> {
+    let now = now_unix();
+    let lease_until = now + i64::try_from(state.config.outbox.lease.as_secs()).unwrap_or(120);
+    let pick = "SELECT id FROM reports WHERE status = 'pending' AND next_attempt_at <= $3 \
+                AND (lease_until IS NULL OR lease_until < $3) ORDER BY id LIMIT $4";
+    let claim = match state.db.backend {
+        Backend::Sqlite => format!(
+            "UPDATE reports SET lease_owner = $1, lease_until = $2 WHERE id IN ({pick}) RETURNING id"
+        ),
+        Backend::Postgres => format!(
+            "UPDATE reports SET lease_owner = $1, lease_until = $2 WHERE id IN ({pick} FOR UPDATE SKIP LOCKED) RETURNING id"
+        ),
+    };
+    let claimed: Vec<i64> = sqlx::query_scalar(&claim)
+        .bind(&outbox.name)
+        .bind(lease_until)
+        .bind(now)
+        .bind(CLAIM)
+        .fetch_all(&state.db.pool)
+        .await?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let mut conn = state.db.pool.acquire().await?;
+    let due = load(&mut conn, &outbox.name, &claimed).await?;
+    let keys = &state.config.credential_keys;
+
+    // The key for each (user, license), chosen once per pass; reports grouped by license, kind and key.
+    let mut choices: HashMap<(i64, i64), Choice> = HashMap::new();
+    let mut opened: HashMap<KeyRef, MetrcUserKey> = HashMap::new();
+    let mut groups: BTreeMap<(i64, &'static str, KeyRef), Vec<&Due>> = BTreeMap::new();
+    let mut outcomes: Vec<(i64, Outcome)> = Vec::new();
+    for report in &due {
+        let choice = match choices.get(&(report.user_id, report.license_id)) {
+            Some(choice) => choice.clone(),
+            None => {
+                let choice = choose(&mut conn, keys, report, &mut opened).await?;
+                choices.insert((report.user_id, report.license_id), choice.clone());
+                choice
+            }
+        };
+        match choice {
+            Choice::Send(key) => groups
+                .entry((report.license_id, report.kind.code(), key))
+                .or_default()
+                .push(report),
+            Choice::Hold(reason) => outcomes.push((report.id, Outcome::HeldForKey(reason))),
+        }
+    }
+    drop(conn);
+
+    for ((_, _, key_ref), reports) in groups {
+        let Some(key) = opened.get(&key_ref) else {
+            continue;
+        };
+        let group = send_group(state, key_ref, key, &reports).await;
+        outcomes.extend(group);
+    }
+    let handled = outcomes.len();
+    write(state, &outbox.name, &due, outcomes).await?;
+    Ok(handled)
+}
+
+async fn load(conn: &mut AnyConnection, owner: &str, ids: &[i64]) -> Result<Vec<Due>, sqlx::Error> {
+    let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "SELECT r.id, r.kind, r.payload, r.user_id, r.organization_id, r.license_id, r.attempts, \
+         l.number, l.state FROM reports r JOIN licenses l ON l.id = r.license_id \
+         WHERE r.lease_owner = $1 AND r.id IN ({}) ORDER BY r.id",
+        list.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(owner);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Due {
+                id: row.try_get("id")?,
+                kind: crate::credentials::decode(row, "kind", ReportKind::from_code)?,
+                payload: row.try_get("payload")?,
+                user_id: row.try_get("user_id")?,
+                organization_id: row.try_get("organization_id")?,
+                license_id: row.try_get("license_id")?,
+                license_number: row.try_get("number")?,
+                state: crate::credentials::decode(row, "state", |s| StateCode::parse(s).ok())?,
+                attempts: row.try_get("attempts")?,
+            })
+        })
+        .collect()
+}
+
+/// The key table for one report's user and license. Opens the chosen key into `opened`.
+async fn choose(
+    conn: &mut AnyConnection,
+    keys: &CredentialKeys,
+    report: &Due,
+    opened: &mut HashMap<KeyRef, MetrcUserKey>,
+) -> Result<Choice, sqlx::Error> {
+    let own: Option<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT c.id, c.status, c.key_id, c.key_ciphertext FROM credential_licenses cl \
+         JOIN credentials c ON c.id = cl.credential_id JOIN users u ON u.id = cl.user_id \
+         WHERE cl.user_id = $1 AND cl.license_id = $2 AND cl.provider = 'metrc' AND u.active",
+    )
+    .bind(report.user_id)
+    .bind(report.license_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((id, status, key_id, ciphertext)) = own {
+        return Ok(match status.as_str() {
+            "verified" => {
+                let sealed = Sealed { key_id, ciphertext };
+                match keys.open(&crate::credentials::owner(report.user_id), &sealed) {
+                    Ok(key) => {
+                        opened.insert(KeyRef::Credential(id), key);
+                        Choice::Send(KeyRef::Credential(id))
+                    }
+                    Err(e) => {
+                        tracing::error!(credential_id = id, error = %e, "a stored key does not open");
+                        Choice::Hold(reasons::UNAUTHORIZED.to_owned())
+                    }
+                }
+            }
+            "license_lost" => Choice::Hold(reasons::no_access(&report.license_number)),
+            _ => Choice::Hold(reasons::UNAUTHORIZED.to_owned()),
+        });
+    }
+    let default: Option<(i64, String, String)> = sqlx::query_as(
+        "SELECT dk.id, dk.key_id, dk.key_ciphertext FROM default_keys dk \
+         WHERE dk.organization_id = $1 AND dk.provider = 'metrc' AND dk.state = $2 AND dk.status = 'verified' \
+         AND EXISTS (SELECT 1 FROM default_key_reaches r WHERE r.default_key_id = dk.id AND r.license_number = $3)",
+    )
+    .bind(report.organization_id)
+    .bind(report.state.code())
+    .bind(&report.license_number)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match default {
+        Some((id, key_id, ciphertext)) => {
+            let owner = crate::admin::integration::owner(report.organization_id, report.state);
+            match keys.open(&owner, &Sealed { key_id, ciphertext }) {
+                Ok(key) => {
+                    opened.insert(KeyRef::Default(id), key);
+                    Choice::Send(KeyRef::Default(id))
+                }
+                Err(e) => {
+                    tracing::error!(default_key_id = id, error = %e, "a stored default key does not open");
+                    Choice::Hold(reasons::no_credential(&report.license_number))
+                }
+            }
+        }
+        None => Choice::Hold(reasons::no_credential(&report.license_number)),
+    })
+}
+
+/// Sends one group (one license, one kind, one key) and says what became of each report.
+async fn send_group(
+    state: &AppState,
+    key_ref: KeyRef,
+    key: &MetrcUserKey,
+    reports: &[&Due],
+) -> Vec<(i64, Outcome)> {
+    let Some(first) = reports.first() else {
+        return Vec::new();
+    };
+    let (us, number) = (first.state, first.license_number.clone());
+    let Ok(license) = LicenseNumber::parse(&number) else {
+        return reports
+            .iter()
+            .map(|r| {
+                (
+                    r.id,
+                    Outcome::HeldForFix(key_ref, format!("License number {number:?} is not valid")),
+                )
+            })
+            .collect();
+    };
+    // A payload that does not read back is held for a person to look at; the rest are sent.
+    let mut outcomes = Vec::new();
+    let (sendable, deliveries) = match first.kind {
+        ReportKind::Sale => {
+            let (objects, sendable) = read_payloads::<Receipt>(reports, key_ref, &mut outcomes);
+            let sent = state.metrc.send_receipts(us, key, &license, &objects).await;
+            (sendable, sent)
+        }
+        ReportKind::Adjustment => {
+            let (objects, sendable) = read_payloads::<Adjustment>(reports, key_ref, &mut outcomes);
+            let sent = state
+                .metrc
+                .send_adjustments(us, key, &license, &objects)
+                .await;
+            (sendable, sent)
+        }
+    };
+    // A 401/403 does not prove the key bad (METRC also says it for a missing permission): ask once.
+    let mut refusal: Option<Outcome> = None;
+    for (report, delivery) in sendable.iter().zip(deliveries) {
+        let outcome = match delivery {
+            Delivery::Accepted => Outcome::Sent(key_ref),
+            Delivery::Rejected(messages) => Outcome::HeldForFix(key_ref, messages.join("; ")),
+            Delivery::OutcomeUnknown => Outcome::Unknown(key_ref),
+            Delivery::NotSent(MetrcError::Refused) => {
+                if refusal.is_none() {
+                    refusal = Some(recheck(state, key_ref, key, us, &license).await);
+                }
+                match &refusal {
+                    Some(Outcome::HeldForKey(reason)) => Outcome::HeldForKey(reason.clone()),
+                    Some(Outcome::HeldForFix(k, reason)) => Outcome::HeldForFix(*k, reason.clone()),
+                    _ => Outcome::Retry("METRC refused the call; checking the key failed".into()),
+                }
+            }
+            Delivery::NotSent(other) => Outcome::Retry(other.to_string()),
+        };
+        outcomes.push((report.id, outcome));
+    }
+    outcomes
+}
+
+/// The METRC objects of a group's reports, and the reports they belong to; a payload that does not read
+/// back is held.
+fn read_payloads<'a, T: serde::de::DeserializeOwned>(
+    reports: &[&'a Due],
+    key_ref: KeyRef,
+    outcomes: &mut Vec<(i64, Outcome)>,
+) -> (Vec<T>, Vec<&'a Due>) {
+    let mut objects = Vec::new();
+    let mut sendable = Vec::new();
+    for report in reports {
+        match serde_json::from_str(&report.payload) {
+            Ok(object) => {
+                objects.push(object);
+                sendable.push(*report);
+            }
+            Err(e) => outcomes.push((
+                report.id,
+                Outcome::HeldForFix(key_ref, format!("unreadable record: {e}")),
+            )),
+        }
+    }
+    (objects, sendable)
+}
+
+/// After a 401/403 on a report: `GET /facilities/v2/` with the same key. 401 → the key is invalid;
+/// 200 without the license → it lost the license; 200 with it → a permission is missing. The key's
+/// status follows (a credential's or the default key's).
+async fn recheck(
+    state: &AppState,
+    key_ref: KeyRef,
+    key: &MetrcUserKey,
+    us: StateCode,
+    license: &LicenseNumber,
+) -> Outcome {
+    let (status, outcome) = match state
+        .metrc
+        .verify_key(us, key, std::slice::from_ref(license))
+        .await
+    {
+        Err(MetrcError::InvalidKey) => (
+            Some("invalid"),
+            Outcome::HeldForKey(reasons::UNAUTHORIZED.to_owned()),
+        ),
+        Ok(check) if !check.missing.is_empty() => (
+            Some("license_lost"),
+            Outcome::HeldForKey(reasons::no_access(license.as_str())),
+        ),
+        Ok(_) => (
+            None,
+            Outcome::HeldForFix(key_ref, reasons::PERMISSION_MISSING.to_owned()),
+        ),
+        Err(other) => (None, Outcome::Retry(other.to_string())),
+    };
+    if let Some(status) = status {
+        let sql = match key_ref {
+            KeyRef::Credential(_) => {
+                "UPDATE credentials SET status = $1, version = version + 1 WHERE id = $2"
+            }
+            KeyRef::Default(_) => {
+                "UPDATE default_keys SET status = $1, version = version + 1 WHERE id = $2"
+            }
+        };
+        let id = match key_ref {
+            KeyRef::Credential(id) | KeyRef::Default(id) => id,
+        };
+        if let Err(e) = sqlx::query(sql)
+            .bind(status)
+            .bind(id)
+            .execute(&state.db.pool)
+            .await
+        {
+            tracing::error!(error = %e, "could not record a key's new status");
+        }
+        tracing::warn!(
+            ?key_ref,
+            status,
+            "METRC refused a report; the key's status follows"
+        );
+    }
+    outcome
+}
+
+/// Writes every outcome and releases the claims, in one transaction. A report whose claim is no longer
+/// ours (it expired and another worker took it) is left to that worker.
+async fn write(
+    state: &AppState,
+    owner: &str,
+    due: &[Due],
+    outcomes: Vec<(i64, Outcome)>,
+) -> Result<(), sqlx::Error> {
+    let now = now_unix();
+    let retry = state.config.outbox.retry;
+    let mut tx = state.db.begin_write().await?;
+    for (id, outcome) in outcomes {
+        let attempts = due.iter().find(|d| d.id == id).map_or(0, |d| d.attempts) + 1;
+        let (status, key, reason, held_for, next, sent_at) = match &outcome {
+            Outcome::Sent(k) => ("sent", Some(*k), None, None, now, Some(now)),
+            Outcome::HeldForKey(r) => ("held", None, Some(r.clone()), Some("key"), now, None),
+            Outcome::HeldForFix(k, r) => {
+                ("held", Some(*k), Some(r.clone()), Some("fix"), now, None)
+            }
+            Outcome::Unknown(k) => (
+                "outcome_unknown",
+                Some(*k),
+                Some(reasons::OUTCOME_UNKNOWN.to_owned()),
+                None,
+                now,
+                None,
+            ),
+            Outcome::Retry(r) => {
+                let pause = retry
+                    .saturating_mul(1 << attempts.clamp(1, 16).saturating_sub(1))
+                    .min(MAX_RETRY);
+                let pause = i64::try_from(pause.as_secs()).unwrap_or(600);
+                ("pending", None, Some(r.clone()), None, now + pause, None)
+            }
+        };
+        let (key_used, credential_id) = key.map_or((None, None), |k| {
+            let (code, id) = k.code();
+            (Some(code), id)
+        });
+        sqlx::query(
+            "UPDATE reports SET status = $1, key_used = COALESCE($2, key_used), credential_id = COALESCE($3, credential_id), \
+             reason = $4, held_for = $5, next_attempt_at = $6, sent_at = $7, attempts = $8, \
+             lease_owner = NULL, lease_until = NULL WHERE id = $9 AND lease_owner = $10",
+        )
+        .bind(status)
+        .bind(key_used)
+        .bind(credential_id)
+        .bind(reason)
+        .bind(held_for)
+        .bind(next)
+        .bind(sent_at)
+        .bind(attempts)
+        .bind(id)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// Sends again, at once, the user's reports held for want of a usable key at these licenses: their
+/// credential was just saved and verified.
+pub async fn replay_for_user(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    license_ids: &[i64],
+) -> Result<u64, sqlx::Error> {
+    if license_ids.is_empty() {
+        return Ok(0);
+    }
+    let list: Vec<String> = (0..license_ids.len())
+        .map(|i| format!("${}", i + 3))
+        .collect();
+    let sql = format!(
+        "UPDATE reports SET status = 'pending', held_for = NULL, next_attempt_at = $2 \
+         WHERE user_id = $1 AND status = 'held' AND held_for = 'key' AND license_id IN ({})",
+        list.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(user_id).bind(now_unix());
+    for id in license_ids {
+        query = query.bind(*id);
+    }
+    Ok(query.execute(conn).await?.rows_affected())
+}
+
+/// Sends again, at once, the organization's reports in a state held for want of a key: a default key
+/// was just set there. (A report whose user's own credential is invalid is held again by the next pass:
+/// the default key is never used in place of a person's own.)
+pub async fn replay_for_default_key(
+    conn: &mut AnyConnection,
+    organization_id: i64,
+    state: StateCode,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE reports SET status = 'pending', held_for = NULL, next_attempt_at = $3 \
+         WHERE organization_id = $1 AND status = 'held' AND held_for = 'key' \
+         AND license_id IN (SELECT id FROM licenses WHERE organization_id = $1 AND state = $2)",
+    )
+    .bind(organization_id)
+    .bind(state.code())
+    .bind(now_unix())
+    .execute(conn)
+    .await?
+    .rows_affected())
+}

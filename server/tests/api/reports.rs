@@ -1,0 +1,285 @@
+//! Recording sales and adjustments, and the outbox that sends them to the METRC simulator under the key
+//! the product's table chooses: every row of the table, a revoked key, a lost license, replay after a
+//! fix, a refused row, a storm of 503s.
+
+use crate::harness::{TestApp, envelope, logs};
+use crate::on_both_databases;
+use metrc_sim::demo::{CO_BOTH, CO_MANAGER, COLFAX, MA_NEWBURY, NEWBURY, PEARL, package_label};
+use metrc_sim::faults::{Fault, FaultKind};
+use reqwest::Client;
+use serde_json::{Value, json};
+use shared::Role;
+use shared::report::{ReportStatus, ReportView, reasons};
+use std::time::{Duration, Instant};
+
+fn sale(license_id: i64, license_number: &str) -> Value {
+    json!({ "license_id": license_id, "customer_type": "Consumer", "transactions": [
+        { "package_label": package_label(license_number, "0001"), "quantity": "1.5", "unit": "Grams", "total_amount": "20" }
+    ]})
+}
+
+async fn record(app: &TestApp, client: &Client, path: &str, body: &Value) -> ReportView {
+    let response = client
+        .post(app.url(path))
+        .json(body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201, "{path}");
+    response.json().await.expect("report")
+}
+
+/// The report once the outbox is done with it (no longer pending), or after 15 s whatever it is.
+async fn settled(app: &TestApp, client: &Client, id: i64) -> ReportView {
+    let started = Instant::now();
+    loop {
+        let reports: Vec<ReportView> = client
+            .get(app.url("/api/reports"))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("reports");
+        let report = reports
+            .into_iter()
+            .find(|r| r.id == id)
+            .expect("the report is listed");
+        if report.status != ReportStatus::Pending || started.elapsed() > Duration::from_secs(15) {
+            return report;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn add_credential(
+    app: &TestApp,
+    client: &Client,
+    state: &str,
+    ids: &[i64],
+    key: &str,
+) -> i64 {
+    let response = client
+        .post(app.url("/api/credentials"))
+        .json(&json!({ "provider": "metrc", "state": state, "license_ids": ids, "key": key }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201);
+    let saved: Value = response.json().await.expect("saved");
+    saved["credential"]["id"].as_i64().expect("id")
+}
+
+async fn set_default_key(app: &TestApp, admin: &Client, state: &str, key: &str) {
+    let response = admin
+        .put(app.url(&format!("/api/admin/integration/{state}/default-key")))
+        .json(&json!({ "key": key, "version": null }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+}
+
+/// The user keys the simulator recorded receipts under, for one external receipt number.
+fn receipts_with(app: &TestApp, state: &str, external: &str) -> Vec<String> {
+    app.sim
+        .receipts(state)
+        .into_iter()
+        .filter(|r| r.body["ExternalReceiptNumber"] == external)
+        .map(|r| r.user_key)
+        .collect()
+}
+
+on_both_databases! {
+    async fn a_sale_goes_out_under_the_users_own_verified_key_in_facility_time(app: TestApp) {
+        let licenses = app.add_demo_licenses().await;
+        let (_, staff) = app.signed_in_user("clerk@example.test").await;
+        let credential = add_credential(&app, &staff, "CO", &[licenses.colfax, licenses.pearl], CO_BOTH).await;
+        let recorded = record(&app, &staff, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        let external = recorded.external_number.clone().expect("a receipt number");
+        assert_eq!(recorded.status, ReportStatus::Pending);
+        let report = settled(&app, &staff, recorded.id).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+        assert_eq!(report.key_used.as_deref(), Some("credential"));
+        assert_eq!(receipts_with(&app, "co", &external), [CO_BOTH]);
+        let body = &app.sim.receipts("co").into_iter().find(|r| r.body["ExternalReceiptNumber"] == external.as_str()).expect("receipt").body;
+        let when = body["SalesDateTime"].as_str().expect("a time");
+        assert_eq!(when.len(), "2026-01-15T05:00:00.000".len(), "{when}");
+        assert!(!when.contains('Z') && !when.contains('+'), "facility-local, no offset: {when}");
+        assert_eq!(app.count("SELECT COUNT(*) FROM reports WHERE credential_id = $1", &[credential]).await, 1);
+        // An adjustment too.
+        let adjustment = record(&app, &staff, "/api/adjustments", &json!({
+            "license_id": licenses.pearl, "package_label": package_label(PEARL, "0001"), "quantity": "-2",
+            "unit": "Grams", "reason": "Drying", "date": "2026-11-27", "note": "" })).await;
+        let report = settled(&app, &staff, adjustment.id).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+        assert_eq!(app.sim.adjustments("co").len(), 1);
+        assert_eq!(app.sim.adjustments("co")[0].user_key, CO_BOTH);
+    }
+
+    async fn without_a_credential_the_default_key_is_used_and_without_either_the_report_waits(app: TestApp) {
+        let licenses = app.add_demo_licenses().await;
+        let (_, admin) = app.signed_in_as("avery@example.test", "Avery Admin", Role::Admin).await;
+        let (_, staff) = app.signed_in_user("clerk@example.test").await;
+        set_default_key(&app, &admin, "CO", CO_MANAGER).await;
+        let co = record(&app, &staff, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        let report = settled(&app, &staff, co.id).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+        assert_eq!(report.key_used.as_deref(), Some("default"));
+        assert_eq!(receipts_with(&app, "co", co.external_number.as_deref().expect("number")), [CO_MANAGER]);
+
+        // Massachusetts has no default key and the clerk no credential: held, named, not sent.
+        let ma = record(&app, &staff, "/api/sales", &sale(licenses.newbury, NEWBURY)).await;
+        let report = settled(&app, &staff, ma.id).await;
+        assert_eq!(report.status, ReportStatus::Held);
+        assert_eq!(report.reason.as_deref(), Some(reasons::no_credential(NEWBURY).as_str()));
+        assert!(app.sim.receipts("ma").is_empty());
+        // A default key for MA sends it, once.
+        set_default_key(&app, &admin, "MA", MA_NEWBURY).await;
+        let report = settled(&app, &staff, ma.id).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+        assert_eq!(receipts_with(&app, "ma", ma.external_number.as_deref().expect("number")), [MA_NEWBURY]);
+    }
+
+    async fn a_revoked_key_holds_the_sale_as_401_until_the_credential_is_fixed_then_it_goes_once(app: TestApp) {
+        let licenses = app.add_demo_licenses().await;
+        let (_, admin) = app.signed_in_as("avery@example.test", "Avery Admin", Role::Admin).await;
+        let (_, staff) = app.signed_in_user("clerk@example.test").await;
+        set_default_key(&app, &admin, "CO", CO_MANAGER).await;
+        let credential = add_credential(&app, &staff, "CO", &[licenses.colfax, licenses.pearl], CO_BOTH).await;
+        let new_key = app.sim.rotate_user_key("co", CO_BOTH).expect("the key exists");
+
+        let recorded = record(&app, &staff, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        let report = settled(&app, &staff, recorded.id).await;
+        assert_eq!(report.status, ReportStatus::Held);
+        assert_eq!(report.reason.as_deref(), Some(reasons::UNAUTHORIZED));
+        let status: String = sqlx::query_scalar("SELECT status FROM credentials WHERE id = $1")
+            .bind(credential).fetch_one(&app.db.pool).await.expect("row");
+        assert_eq!(status, "invalid", "the re-check marked the credential");
+        let external = recorded.external_number.clone().expect("number");
+        assert!(receipts_with(&app, "co", &external).is_empty(), "never under the default key instead");
+        // Another sale while invalid: held at once, no POST.
+        let second = record(&app, &staff, "/api/sales", &sale(licenses.pearl, PEARL)).await;
+        assert_eq!(settled(&app, &staff, second.id).await.reason.as_deref(), Some(reasons::UNAUTHORIZED));
+
+        // The user pastes their new key: both go out under it, once each.
+        let page: Value = staff.get(app.url("/api/credentials")).send().await.expect("page").json().await.expect("json");
+        let version = page["credentials"][0]["version"].as_i64().expect("version");
+        let response = staff.put(app.url(&format!("/api/credentials/{credential}")))
+            .json(&json!({ "provider": "metrc", "state": "CO", "license_ids": [licenses.colfax, licenses.pearl], "key": new_key, "version": version }))
+            .send().await.expect("request");
+        assert_eq!(response.status(), 200);
+        for (id, number) in [(recorded.id, external.clone()), (second.id, second.external_number.clone().expect("number"))] {
+            let report = settled(&app, &staff, id).await;
+            assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+            assert_eq!(receipts_with(&app, "co", &number), std::slice::from_ref(&new_key));
+        }
+        assert!(!logs().contains(&new_key), "a key reached the log");
+    }
+
+    async fn a_key_that_lost_a_license_holds_the_sale_as_no_access(app: TestApp) {
+        let licenses = app.add_demo_licenses().await;
+        let (_, staff) = app.signed_in_user("clerk@example.test").await;
+        let credential = add_credential(&app, &staff, "CO", &[licenses.colfax, licenses.pearl], CO_BOTH).await;
+        assert!(app.sim.set_user_key_facilities("co", CO_BOTH, &[COLFAX]));
+        let recorded = record(&app, &staff, "/api/sales", &sale(licenses.pearl, PEARL)).await;
+        let report = settled(&app, &staff, recorded.id).await;
+        assert_eq!(report.status, ReportStatus::Held);
+        assert_eq!(report.reason.as_deref(), Some(reasons::no_access(PEARL).as_str()));
+        let status: String = sqlx::query_scalar("SELECT status FROM credentials WHERE id = $1")
+            .bind(credential).fetch_one(&app.db.pool).await.expect("row");
+        assert_eq!(status, "license_lost");
+        assert!(app.sim.receipts("co").is_empty());
+    }
+
+    async fn a_refused_row_is_held_with_metrcs_message_and_the_rest_go_out(app: TestApp) {
+        let licenses = app.add_demo_licenses().await;
+        let (_, staff) = app.signed_in_user("clerk@example.test").await;
+        add_credential(&app, &staff, "CO", &[licenses.colfax], CO_BOTH).await;
+        let mut bad = sale(licenses.colfax, COLFAX);
+        bad["transactions"][0]["package_label"] = json!("1A4000000000000000009999");
+        let bad = record(&app, &staff, "/api/sales", &bad).await;
+        let good = record(&app, &staff, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        let bad = settled(&app, &staff, bad.id).await;
+        assert_eq!(bad.status, ReportStatus::Held);
+        assert_eq!(
+            bad.reason.as_deref(),
+            Some("Package 1A4000000000000000009999 is not an active package at 402R-00101."),
+            "METRC's own message"
+        );
+        assert_eq!(settled(&app, &staff, good.id).await.status, ReportStatus::Sent);
+        assert_eq!(app.sim.receipts("co").len(), 1);
+    }
+
+    async fn recording_is_refused_at_an_inactive_license_or_another_organizations(app: TestApp) {
+        let licenses = app.add_demo_licenses().await;
+        let (_, staff) = app.signed_in_user("clerk@example.test").await;
+        app.execute("UPDATE licenses SET active = FALSE WHERE id = $1", &[licenses.colfax]).await;
+        let response = staff.post(app.url("/api/sales")).json(&sale(licenses.colfax, COLFAX)).send().await.expect("request");
+        assert_eq!(response.status(), 409);
+        assert!(envelope(response).await.message.contains("402R-00101 is inactive or not tracked"));
+        let response = staff.post(app.url("/api/sales")).json(&sale(999_999, COLFAX)).send().await.expect("request");
+        assert_eq!(response.status(), 422);
+        let response = staff.post(app.url("/api/sales")).json(&json!({ "license_id": licenses.pearl, "customer_type": "Consumer", "transactions": [] })).send().await.expect("request");
+        assert_eq!(response.status(), 422);
+        assert_eq!(app.count("SELECT COUNT(*) FROM reports", &[]).await, 0, "nothing recorded");
+    }
+}
+
+async fn storm(backend: server::db::Backend) {
+    let app = TestApp::spawn_with(backend, &[("OUTBOX_RETRY_SECS", "1")]).await;
+    let licenses = app.add_demo_licenses().await;
+    let (_, staff) = app.signed_in_user("clerk@example.test").await;
+    add_credential(
+        &app,
+        &staff,
+        "CO",
+        &[licenses.colfax, licenses.pearl],
+        CO_BOTH,
+    )
+    .await;
+    // METRC answers 503 and then 429 for a while; every receipt still arrives exactly once.
+    for kind in [
+        FaultKind::Unavailable,
+        FaultKind::RateLimited {
+            retry_after_secs: None,
+        },
+    ] {
+        app.sim.add_fault(Fault {
+            state: "co".into(),
+            user_key: None,
+            kind,
+            times: Some(6),
+        });
+    }
+    let mut recorded = Vec::new();
+    for i in 0..25 {
+        let (id, number) = if i % 2 == 0 {
+            (licenses.colfax, COLFAX)
+        } else {
+            (licenses.pearl, PEARL)
+        };
+        recorded.push(record(&app, &staff, "/api/sales", &sale(id, number)).await);
+    }
+    for r in &recorded {
+        let report = settled(&app, &staff, r.id).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+        let number = r.external_number.as_deref().expect("number");
+        assert_eq!(
+            receipts_with(&app, "co", number).len(),
+            1,
+            "{number} exactly once"
+        );
+    }
+    assert_eq!(app.sim.receipts("co").len(), 25);
+}
+
+#[tokio::test]
+async fn a_storm_of_503_and_429_delivers_every_receipt_once_sqlite() {
+    storm(server::db::Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_storm_of_503_and_429_delivers_every_receipt_once_postgres() {
+    storm(server::db::Backend::Postgres).await;
+}

@@ -1,0 +1,489 @@
+//! Reporting: the sales and adjustments a user records, the rules both sides run on them, and how a
+//! report's journey to METRC reads (its status, the key it went under, what METRC said).
+//!
+//! Quantities and amounts travel as typed text and are parsed here, so "1,5" or "abc" is a field error
+//! with a sentence, never a deserialization failure.
+
+use crate::api::FieldError;
+use serde::{Deserialize, Serialize};
+
+/// METRC's units (`GET /unitsofmeasure/v2/active`), by name.
+pub const UNITS: [&str; 6] = [
+    "Each",
+    "Ounces",
+    "Pounds",
+    "Grams",
+    "Milligrams",
+    "Kilograms",
+];
+
+/// METRC's `SalesCustomerType` values.
+pub const CUSTOMER_TYPES: [&str; 5] = [
+    "Consumer",
+    "Patient",
+    "Caregiver",
+    "ExternalPatient",
+    "NonResidentConsumer",
+];
+
+/// The longest adjustment note METRC accepts.
+pub const MAX_NOTE_CHARS: usize = 200;
+/// The most lines one receipt may have (bounds the work of one request).
+pub const MAX_TRANSACTIONS: usize = 100;
+/// The longest package label we accept (METRC's are 24 characters).
+pub const MAX_LABEL_CHARS: usize = 64;
+
+/// One line of a sale, as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionRequest {
+    pub package_label: String,
+    pub quantity: String,
+    pub unit: String,
+    pub total_amount: String,
+}
+
+/// `POST /api/sales`: a sale at one of the organization's licenses, by the signed-in user.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleRequest {
+    pub license_id: i64,
+    pub customer_type: String,
+    pub transactions: Vec<TransactionRequest>,
+}
+
+/// A checked line of a sale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transaction {
+    pub package_label: String,
+    pub quantity: f64,
+    pub unit: &'static str,
+    pub total_amount: f64,
+}
+
+/// A sale that passed the rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sale {
+    pub license_id: i64,
+    pub customer_type: &'static str,
+    pub transactions: Vec<Transaction>,
+}
+
+fn label_field(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> String {
+    let label = raw.trim();
+    if label.is_empty() {
+        errors.push(FieldError::new(field, "Enter the package label."));
+    } else if label.chars().count() > MAX_LABEL_CHARS
+        || !label.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        errors.push(FieldError::new(
+            field,
+            "A package label has letters and digits only, e.g. 1A4402R0010100000000001.",
+        ));
+    }
+    label.to_owned()
+}
+
+fn unit_field(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<&'static str> {
+    let unit = UNITS.iter().copied().find(|u| *u == raw.trim());
+    if unit.is_none() {
+        errors.push(FieldError::new(field, "Choose a unit from the list."));
+    }
+    unit
+}
+
+/// A decimal number as typed: digits with at most one `.`, optionally signed when `signed`.
+fn number_field(
+    field: &str,
+    raw: &str,
+    what: &str,
+    signed: bool,
+    errors: &mut Vec<FieldError>,
+) -> Option<f64> {
+    let text = raw.trim();
+    let digits = text.strip_prefix('-').filter(|_| signed).unwrap_or(text);
+    let well_formed = !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && digits.matches('.').count() <= 1
+        && digits.chars().any(|c| c.is_ascii_digit())
+        && digits.len() <= 15;
+    let value = well_formed.then(|| text.parse::<f64>().ok()).flatten();
+    if value.is_none() {
+        errors.push(FieldError::new(
+            field,
+            format!("Enter the {what} as a number, e.g. 3.5."),
+        ));
+    }
+    value
+}
+
+impl SaleRequest {
+    pub fn parse(&self) -> Result<Sale, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let customer_type = CUSTOMER_TYPES
+            .iter()
+            .copied()
+            .find(|t| *t == self.customer_type.trim());
+        if customer_type.is_none() {
+            errors.push(FieldError::new(
+                "customer_type",
+                "Choose the customer type.",
+            ));
+        }
+        if self.transactions.is_empty() {
+            errors.push(FieldError::new(
+                "transactions",
+                "Add at least one package to the sale.",
+            ));
+        } else if self.transactions.len() > MAX_TRANSACTIONS {
+            errors.push(FieldError::new(
+                "transactions",
+                format!("A sale has at most {MAX_TRANSACTIONS} lines."),
+            ));
+        }
+        let mut transactions = Vec::new();
+        for (i, t) in self.transactions.iter().take(MAX_TRANSACTIONS).enumerate() {
+            let field = |name: &str| format!("transactions[{i}].{name}");
+            let package_label = label_field(&field("package_label"), &t.package_label, &mut errors);
+            let quantity = number_field(
+                &field("quantity"),
+                &t.quantity,
+                "quantity",
+                false,
+                &mut errors,
+            );
+            if quantity.is_some_and(|q| q <= 0.0) {
+                errors.push(FieldError::new(
+                    &field("quantity"),
+                    "A quantity sold is more than 0.",
+                ));
+            }
+            let unit = unit_field(&field("unit"), &t.unit, &mut errors);
+            let total_amount = number_field(
+                &field("total_amount"),
+                &t.total_amount,
+                "total amount",
+                false,
+                &mut errors,
+            );
+            if let (Some(quantity), Some(unit), Some(total_amount)) = (quantity, unit, total_amount)
+            {
+                transactions.push(Transaction {
+                    package_label,
+                    quantity,
+                    unit,
+                    total_amount,
+                });
+            }
+        }
+        match (customer_type, errors.is_empty()) {
+            (Some(customer_type), true) => Ok(Sale {
+                license_id: self.license_id,
+                customer_type,
+                transactions,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// `POST /api/adjustments`: a package adjustment at one of the organization's licenses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdjustmentRequest {
+    pub license_id: i64,
+    pub package_label: String,
+    /// The signed change, e.g. "-2.5".
+    pub quantity: String,
+    pub unit: String,
+    pub reason: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Adjustment {
+    pub license_id: i64,
+    pub package_label: String,
+    pub quantity: f64,
+    pub unit: &'static str,
+    pub reason: String,
+    pub date: String,
+    /// `None` when left empty.
+    pub note: Option<String>,
+}
+
+/// Whether `raw` is a calendar date written `YYYY-MM-DD`.
+fn is_date(raw: &str) -> bool {
+    let parts: Vec<&str> = raw.split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return false;
+    };
+    let number = |s: &str, len: usize| {
+        (s.len() == len && s.chars().all(|c| c.is_ascii_digit()))
+            .then(|| s.parse::<u32>().ok())
+            .flatten()
+    };
+    let (Some(y), Some(m), Some(d)) = (number(y, 4), number(m, 2), number(d, 2)) else {
+        return false;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (2000..=2100).contains(&y) && (1..=days).contains(&d)
+}
+
+impl AdjustmentRequest {
+    pub fn parse(&self) -> Result<Adjustment, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let package_label = label_field("package_label", &self.package_label, &mut errors);
+        let quantity = number_field("quantity", &self.quantity, "quantity", true, &mut errors);
+        if quantity == Some(0.0) {
+            errors.push(FieldError::new(
+                "quantity",
+                "An adjustment changes the quantity: enter how much, with a minus sign for a loss.",
+            ));
+        }
+        let unit = unit_field("unit", &self.unit, &mut errors);
+        let reason = self.reason.trim().to_owned();
+        if reason.is_empty() || reason.chars().count() > 100 || reason.chars().any(char::is_control)
+        {
+            errors.push(FieldError::new("reason", "Choose the reason."));
+        }
+        let date = self.date.trim().to_owned();
+        if !is_date(&date) {
+            errors.push(FieldError::new("date", "Enter the date as YYYY-MM-DD."));
+        }
+        let note = self.note.trim();
+        if note.chars().count() > MAX_NOTE_CHARS {
+            errors.push(FieldError::new(
+                "note",
+                format!("A note has at most {MAX_NOTE_CHARS} characters."),
+            ));
+        }
+        match (quantity, unit, errors.is_empty()) {
+            (Some(quantity), Some(unit), true) => Ok(Adjustment {
+                license_id: self.license_id,
+                package_label,
+                quantity,
+                unit,
+                reason,
+                date,
+                note: (!note.is_empty()).then(|| note.to_owned()),
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// Sale or adjustment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    Sale,
+    Adjustment,
+}
+
+impl ReportKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            ReportKind::Sale => "sale",
+            ReportKind::Adjustment => "adjustment",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [ReportKind::Sale, ReportKind::Adjustment]
+            .into_iter()
+            .find(|k| k.code() == code)
+    }
+}
+
+/// Where a report is on its way to METRC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportStatus {
+    /// Waiting to be sent (or to be sent again after METRC was unavailable).
+    Pending,
+    /// METRC has it.
+    Sent,
+    /// Not sent, and not sent automatically until something changes: no usable key, or METRC refused a
+    /// row (its message says why).
+    Held,
+    /// An adjustment that may or may not have reached METRC: someone must check in METRC.
+    OutcomeUnknown,
+    /// An admin decided it will not be sent (with a reason).
+    Dismissed,
+}
+
+impl ReportStatus {
+    pub const ALL: [ReportStatus; 5] = [
+        ReportStatus::Pending,
+        ReportStatus::Sent,
+        ReportStatus::Held,
+        ReportStatus::OutcomeUnknown,
+        ReportStatus::Dismissed,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ReportStatus::Pending => "pending",
+            ReportStatus::Sent => "sent",
+            ReportStatus::Held => "held",
+            ReportStatus::OutcomeUnknown => "outcome_unknown",
+            ReportStatus::Dismissed => "dismissed",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        ReportStatus::ALL.into_iter().find(|s| s.code() == code)
+    }
+}
+
+/// Why a report is held, as METRC's status and message or our own reason. The sentences the product
+/// names ("401 Unauthorized", "No access to {license}", "No credential for {license}").
+pub mod reasons {
+    pub const UNAUTHORIZED: &str = "401 Unauthorized";
+    pub const OUTCOME_UNKNOWN: &str = "Outcome unknown — check METRC";
+    pub const PERMISSION_MISSING: &str = "METRC permission missing for this action";
+
+    pub fn no_access(license: &str) -> String {
+        format!("No access to {license}")
+    }
+
+    pub fn no_credential(license: &str) -> String {
+        format!("No credential for {license}")
+    }
+}
+
+/// A report as its recorder and Compliance Management see it. Never a key: which key it went under is
+/// "own" (with the credential's label) or "default".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportView {
+    pub id: i64,
+    pub kind: ReportKind,
+    pub license_number: String,
+    /// The receipt's `ExternalReceiptNumber` (sales only).
+    pub external_number: Option<String>,
+    pub status: ReportStatus,
+    /// `"own"` or `"default"` once a key was chosen.
+    pub key_used: Option<String>,
+    /// METRC's status code or our hold reason, and its message.
+    pub reason: Option<String>,
+    /// Unix seconds.
+    pub recorded_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+/// `POST /api/sales` and `POST /api/adjustments` answer with the recorded report.
+pub type Recorded = ReportView;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(label: &str, quantity: &str, unit: &str, amount: &str) -> TransactionRequest {
+        TransactionRequest {
+            package_label: label.into(),
+            quantity: quantity.into(),
+            unit: unit.into(),
+            total_amount: amount.into(),
+        }
+    }
+
+    #[test]
+    fn a_sale_reports_every_bad_line_field() {
+        let errors = SaleRequest {
+            license_id: 1,
+            customer_type: "Tourist".into(),
+            transactions: vec![line("", "-1", "Bushels", "1,50")],
+        }
+        .parse()
+        .expect_err("bad");
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "customer_type",
+                "transactions[0].package_label",
+                "transactions[0].quantity",
+                "transactions[0].unit",
+                "transactions[0].total_amount"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_good_sale_is_trimmed_and_numeric() {
+        let sale = SaleRequest {
+            license_id: 7,
+            customer_type: " Consumer ".into(),
+            transactions: vec![line(" 1A4402R0010100000000001 ", "3.5", "Grams", "42")],
+        }
+        .parse()
+        .expect("valid");
+        assert_eq!(sale.customer_type, "Consumer");
+        assert_eq!(
+            sale.transactions[0].package_label,
+            "1A4402R0010100000000001"
+        );
+        assert_eq!(sale.transactions[0].quantity, 3.5);
+        assert_eq!(sale.transactions[0].total_amount, 42.0);
+    }
+
+    #[test]
+    fn an_adjustment_is_signed_dated_and_its_note_bounded() {
+        let mut request = AdjustmentRequest {
+            license_id: 1,
+            package_label: "1A4402R0010100000000001".into(),
+            quantity: "-2.5".into(),
+            unit: "Grams".into(),
+            reason: "Drying".into(),
+            date: "2026-02-29".into(),
+            note: "x".repeat(MAX_NOTE_CHARS + 1),
+        };
+        let fields: Vec<String> = request
+            .parse()
+            .expect_err("bad")
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["date", "note"]);
+        request.date = "2028-02-29".into();
+        request.note = "  ".into();
+        let ok = request.parse().expect("valid");
+        assert_eq!(ok.quantity, -2.5);
+        assert_eq!(ok.note, None);
+        request.quantity = "0".into();
+        assert!(request.parse().is_err());
+    }
+
+    #[test]
+    fn numbers_are_plain_decimals() {
+        let mut errors = Vec::new();
+        for bad in ["", ".", "1.2.3", "1e5", "NaN", "inf", "--1", "1,5", "0x10"] {
+            assert_eq!(
+                number_field("q", bad, "q", true, &mut errors),
+                None,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            number_field("q", "-0.25", "q", true, &mut errors),
+            Some(-0.25)
+        );
+        assert_eq!(number_field("q", "-1", "q", false, &mut errors), None);
+    }
+
+    #[test]
+    fn statuses_and_kinds_round_trip() {
+        for s in ReportStatus::ALL {
+            assert_eq!(ReportStatus::from_code(s.code()), Some(s));
+        }
+        assert_eq!(ReportKind::from_code("sale"), Some(ReportKind::Sale));
+        assert_eq!(ReportKind::from_code("refund"), None);
+    }
+}
