@@ -10,11 +10,15 @@ pub const ORGANIZATION: &str = "/admin/organization/licenses";
 pub const ORGANIZATION_USERS: &str = "/admin/organization/users";
 pub const ORGANIZATION_COVERAGE: &str = "/admin/organization/coverage";
 pub const ORGANIZATION_AUDIT: &str = "/admin/organization/audit";
+pub const COMPLIANCE: &str = "/admin/compliance";
+/// Record sales and adjustments by hand (any signed-in user; in the second bundle, so the credentials
+/// page's download stays small).
+pub const REGISTER: &str = "/register";
 pub const CONFIG: &str = "/admin/config/integration";
 
 /// The pages of the admin bundle (`admin.html`): the admin pages and the set-password page.
 pub fn is_admin_path(path: &str) -> bool {
-    path.starts_with("/admin/") || path == SET_PASSWORD
+    path.starts_with("/admin/") || path == SET_PASSWORD || path == REGISTER
 }
 
 /// The page an address without one of its own stands for: `/` and `/account` open the credentials.

@@ -12,7 +12,7 @@ test("a staff member signs in, opens Traceability Credentials from the avatar me
 
   await avatar.click();
   const menu = page.getByRole("menu", { name: "Account" });
-  await expect(menu.getByRole("menuitem")).toHaveText(["Manage account", "Sign out"]);
+  await expect(menu.getByRole("menuitem")).toHaveText(["Manage account", "Register", "Sign out"]);
   await menu.getByRole("menuitem", { name: "Manage account" }).click();
 
   const sideMenu = page.getByRole("navigation", { name: "Manage account" });

@@ -169,7 +169,7 @@ fn router(state: AppState) -> Result<Router, StartError> {
         .fallback(ServeFile::new(index));
 
     // The admin bundle (its own WebAssembly, so staff never download it): the admin pages under /admin/
-    // and the set-password page a new user's link opens.
+    // the set-password page a new user's link opens, and the Register page.
     let admin_dir = config.static_dir.join("admin");
     let admin_index = admin_dir.join("index.html");
     let admin_client = ServeDir::new(&admin_dir)
@@ -180,6 +180,7 @@ fn router(state: AppState) -> Result<Router, StartError> {
     let app = api
         .nest_service("/admin", admin_client)
         .route_service("/set-password", ServeFile::new(&admin_index))
+        .route_service("/register", ServeFile::new(&admin_index))
         .fallback_service(client)
         .layer(
             ServiceBuilder::new()

@@ -38,7 +38,23 @@ pub async fn page(
     CurrentUser(user): CurrentUser,
 ) -> Result<impl IntoResponse, AppError> {
     let mut conn = state.db.pool.acquire().await?;
-    Ok((NO_STORE, Json(load_page(&mut conn, &user).await?)))
+    let mut page = load_page(&mut conn, &user).await?;
+    // "{N} reports waiting for this key": held for want of a usable key at the credential's licenses.
+    let held: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT license_id, COUNT(*) FROM reports WHERE user_id = $1 AND status = 'held' AND held_for = 'key' \
+         GROUP BY license_id",
+    )
+    .bind(user.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for credential in &mut page.credentials {
+        credential.waiting = held
+            .iter()
+            .filter(|(license, _)| credential.license_ids.contains(license))
+            .map(|(_, n)| n)
+            .sum();
+    }
+    Ok((NO_STORE, Json(page)))
 }
 
 /// `GET /api/credentials/{id}`: one of the user's credentials.
@@ -151,6 +167,7 @@ pub async fn load_page(conn: &mut AnyConnection, user: &User) -> Result<Credenti
                 status: decode(&row, "status", CredentialStatus::from_code)?,
                 verified_at: row.try_get("verified_at")?,
                 version: row.try_get("version")?,
+                waiting: 0,
             });
         }
         if let (Some(license), Some(credential)) = (license, credentials.last_mut()) {
@@ -474,6 +491,8 @@ async fn verify_and_save(
         status: CredentialStatus::Verified,
         verified_at: Some(now),
         version: previous.map_or(1, |c| c.version + 1),
+        // Its held reports were just put back in the queue.
+        waiting: 0,
     };
     let mut saved_page = page_now;
     saved_page.credentials.retain(|c| c.id != credential_id);

@@ -39,6 +39,13 @@ pub mod paths {
     /// Admins only: `GET`; `PUT`/`DELETE /{state}/default-key`.
     pub const ADMIN_INTEGRATION: &str = "/api/admin/integration";
 
+    /// Admins only: `GET` the reports not sent; `POST /{id}/resend`, `/{id}/resend-default`, `/{id}/dismiss`.
+    pub const ADMIN_COMPLIANCE: &str = "/api/admin/compliance";
+
+    pub fn compliance_action(id: i64, action: &str) -> String {
+        format!("{ADMIN_COMPLIANCE}/{id}/{action}")
+    }
+
     pub fn admin_license(id: i64) -> String {
         format!("{ADMIN_LICENSES}/{id}")
     }

@@ -90,6 +90,9 @@ pub struct CredentialView {
     pub verified_at: Option<i64>,
     /// Sent back with an update: a save based on an older version is refused, never merged.
     pub version: i64,
+    /// The user's reports held for want of a usable key at this credential's licenses.
+    #[serde(default)]
+    pub waiting: i64,
 }
 
 impl CredentialView {
@@ -311,6 +314,15 @@ pub mod messages {
     pub const BELONGS_TO_ANOTHER: &str = "This key belongs to another METRC account holder in your organization. Use your own METRC user API key.";
     pub const DELETE_TITLE: &str = "Delete this credential?";
 
+    /// "{N} reports waiting for this key" on a credential with held reports.
+    pub fn waiting(n: i64) -> String {
+        if n == 1 {
+            "1 report waiting for this key".to_owned()
+        } else {
+            format!("{n} reports waiting for this key")
+        }
+    }
+
     pub fn key_invalid(state: StateCode) -> String {
         format!(
             "This METRC API key is not valid for {}. Nothing was saved.",
@@ -359,6 +371,7 @@ mod tests {
                 status: CredentialStatus::Verified,
                 verified_at: Some(0),
                 version: 1,
+                waiting: 0,
             }],
             licenses: vec![
                 license(1, "402R-00101", "CO"),

@@ -378,8 +378,80 @@ pub struct ReportView {
     pub sent_at: Option<i64>,
 }
 
+impl ReportView {
+    /// Which key it went (or was to go) under, as the pages say it.
+    pub fn key_label(&self) -> &'static str {
+        match self.key_used.as_deref() {
+            Some("credential") => "own key",
+            Some("default") => "default key",
+            _ => "—",
+        }
+    }
+}
+
+impl ReportStatus {
+    /// What the pages say.
+    pub fn label(self) -> &'static str {
+        match self {
+            ReportStatus::Pending => "Pending",
+            ReportStatus::Sent => "Sent",
+            ReportStatus::Held => "Held",
+            ReportStatus::OutcomeUnknown => "Outcome unknown",
+            ReportStatus::Dismissed => "Dismissed",
+        }
+    }
+}
+
 /// `POST /api/sales` and `POST /api/adjustments` answer with the recorded report.
 pub type Recorded = ReportView;
+
+/// A report as Compliance Management lists it: not sent (pending, held, outcome unknown).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComplianceReport {
+    pub report: ReportView,
+    /// Who recorded it.
+    pub user: String,
+}
+
+/// `GET /api/admin/compliance`: the organization's reports that are not sent, oldest first, and how many
+/// there are for each reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompliancePage {
+    pub reports: Vec<ComplianceReport>,
+    /// `(reason, count)`, most frequent first; "Waiting to be sent" for pending ones.
+    pub counts: Vec<(String, i64)>,
+}
+
+/// The reason a pending report is counted under.
+pub const WAITING: &str = "Waiting to be sent";
+
+/// The longest dismissal reason we keep.
+pub const MAX_DISMISS_REASON: usize = 500;
+
+/// `POST /api/admin/compliance/{id}/dismiss`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DismissRequest {
+    pub reason: String,
+}
+
+impl DismissRequest {
+    pub fn parse(&self) -> Result<&str, Vec<FieldError>> {
+        let reason = self.reason.trim();
+        if reason.is_empty() {
+            Err(vec![FieldError::new(
+                "reason",
+                "Say why this report will not be sent: the audit log keeps it.",
+            )])
+        } else if reason.chars().count() > MAX_DISMISS_REASON {
+            Err(vec![FieldError::new(
+                "reason",
+                format!("A reason has at most {MAX_DISMISS_REASON} characters."),
+            )])
+        } else {
+            Ok(reason)
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -476,6 +548,23 @@ mod tests {
             Some(-0.25)
         );
         assert_eq!(number_field("q", "-1", "q", false, &mut errors), None);
+    }
+
+    #[test]
+    fn a_dismissal_needs_a_reason() {
+        let request = |reason: &str| DismissRequest {
+            reason: reason.into(),
+        };
+        assert!(request("  ").parse().is_err());
+        assert!(
+            request(&"x".repeat(MAX_DISMISS_REASON + 1))
+                .parse()
+                .is_err()
+        );
+        assert_eq!(
+            request(" Sale voided at the register ").parse(),
+            Ok("Sale voided at the register")
+        );
     }
 
     #[test]

@@ -117,7 +117,7 @@ fn StateCard(
                 })}
             </form>
             <h5>"Tracking licenses"</h5>
-            <ul>
+            <ul aria-label="Tracking licenses">
                 {state.licenses.iter().map(|l| {
                     let id = l.id;
                     let text = format!("{} — {}{}{}", l.number, l.name,
@@ -146,7 +146,7 @@ fn StateCard(
             {(!not_covered.is_empty()).then(|| view! {
                 <div class="not-covered">
                     <h5>"Not covered by the default key"</h5>
-                    <ul>{not_covered.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+                    <ul aria-label="Not covered by the default key">{not_covered.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
                 </div>
             })}
             <ConfirmDialog

@@ -3,9 +3,11 @@
 //! credentials bundle links here with page loads and never contains this code.
 
 pub mod audit;
+pub mod compliance;
 pub mod coverage;
 pub mod integration;
 pub mod licenses;
+pub mod register;
 pub mod set_password;
 pub mod users;
 
@@ -13,7 +15,7 @@ use crate::components::shell::Shell;
 use crate::components::toasts::{Toasts, provide_toasts};
 use crate::session::{Session, use_session};
 use crate::{nav, router, session};
-use leptos::either::{Either, EitherOf7};
+use leptos::either::{Either, EitherOf9};
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use shared::api::ApiError;
@@ -26,23 +28,29 @@ pub fn AdminApp() -> impl IntoView {
     let router = router::use_router();
     view! {
         {move || match router.path().as_str() {
-            nav::SET_PASSWORD => EitherOf7::A(view! { <set_password::SetPasswordPage/> }),
-            nav::ORGANIZATION => EitherOf7::B(view! {
+            nav::SET_PASSWORD => EitherOf9::A(view! { <set_password::SetPasswordPage/> }),
+            nav::REGISTER => EitherOf9::H(view! {
+                <Shell><register::RegisterPage/></Shell>
+            }),
+            nav::COMPLIANCE => EitherOf9::I(view! {
+                <AdminPage><compliance::CompliancePage/></AdminPage>
+            }),
+            nav::ORGANIZATION => EitherOf9::B(view! {
                 <AdminPage><licenses::OrganizationManagement/></AdminPage>
             }),
-            nav::ORGANIZATION_USERS => EitherOf7::C(view! {
+            nav::ORGANIZATION_USERS => EitherOf9::C(view! {
                 <AdminPage><users::UsersTab/></AdminPage>
             }),
-            nav::ORGANIZATION_COVERAGE => EitherOf7::D(view! {
+            nav::ORGANIZATION_COVERAGE => EitherOf9::D(view! {
                 <AdminPage><coverage::CoverageTab/></AdminPage>
             }),
-            nav::ORGANIZATION_AUDIT => EitherOf7::E(view! {
+            nav::ORGANIZATION_AUDIT => EitherOf9::E(view! {
                 <AdminPage><audit::AuditTab/></AdminPage>
             }),
-            nav::CONFIG => EitherOf7::F(view! {
+            nav::CONFIG => EitherOf9::F(view! {
                 <AdminPage><integration::ConfigPage/></AdminPage>
             }),
-            _ => EitherOf7::G(view! { <crate::pages::not_found::NotFound/> }),
+            _ => EitherOf9::G(view! { <crate::pages::not_found::NotFound/> }),
         }}
         <Toasts/>
     }

@@ -81,9 +81,11 @@ fn AvatarMenu(initials: String, name: String, admin: bool) -> impl IntoView {
                     <a href=nav::HOME role="menuitem" class="menu-item" node_ref=first_item on:click=move |_| open.set(false)>
                         "Manage account"
                     </a>
+                    <a href=nav::REGISTER role="menuitem" class="menu-item">"Register"</a>
                     {admin.then(|| view! {
                         <a href=nav::ORGANIZATION role="menuitem" class="menu-item">"Organization Management"</a>
                         <a href=nav::CONFIG role="menuitem" class="menu-item">"Config Page"</a>
+                        <a href=nav::COMPLIANCE role="menuitem" class="menu-item">"Compliance Management"</a>
                     })}
                     <button type="button" role="menuitem" class="menu-item" on:click=sign_out>
                         "Sign out"

@@ -204,6 +204,7 @@ fn CredentialCard(credential: CredentialView) -> impl IntoView {
             </div>
             // The title already names the provider, the state and the key's last four.
             <p class="facts">{verified.map(|t| format!("Last verified {t}"))}</p>
+            {(credential.waiting > 0).then(|| view! { <p class="waiting">{messages::waiting(credential.waiting)}</p> })}
             <ul class="license-list" aria-label="Licenses">
                 {licenses.iter().map(|l| {
                     let inactive = !l.offered;

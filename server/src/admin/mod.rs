@@ -5,6 +5,7 @@
 //! scoped to the admin's organization, so another organization's rows answer 404, by id guessing too.
 
 pub mod audit_log;
+pub mod compliance;
 pub mod coverage;
 pub mod integration;
 pub mod licenses;
@@ -62,6 +63,19 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/admin/integration/{state}/default-key",
             put(integration::set_default_key).delete(integration::remove_default_key),
+        )
+        .route(paths::ADMIN_COMPLIANCE, get(compliance::page))
+        .route(
+            "/api/admin/compliance/{id}/resend",
+            post(compliance::resend_by_table),
+        )
+        .route(
+            "/api/admin/compliance/{id}/resend-default",
+            post(compliance::resend_with_default_key),
+        )
+        .route(
+            "/api/admin/compliance/{id}/dismiss",
+            post(compliance::dismiss),
         )
         .route(paths::PASSWORD_SETUP, post(users::set_password))
 }

@@ -211,33 +211,40 @@ pub async fn record_adjustment(
     ))
 }
 
+/// The columns [`view`] reads, for queries over `reports r JOIN licenses l`.
+pub const VIEW_COLUMNS: &str = "r.id, r.kind, l.number, r.external_number, r.status, r.key_used, \
+     r.reason, r.recorded_at, r.sent_at";
+
+/// A report row as its view.
+pub fn view(row: &sqlx::any::AnyRow) -> Result<ReportView, sqlx::Error> {
+    Ok(ReportView {
+        id: row.try_get("id")?,
+        kind: decode(row, "kind", ReportKind::from_code)?,
+        license_number: row.try_get("number")?,
+        external_number: row.try_get("external_number")?,
+        status: decode(row, "status", ReportStatus::from_code)?,
+        key_used: row.try_get("key_used")?,
+        reason: row.try_get("reason")?,
+        recorded_at: row.try_get("recorded_at")?,
+        sent_at: row.try_get("sent_at")?,
+    })
+}
+
 /// `GET /api/reports`: the signed-in user's reports, newest first (the last 100).
 pub async fn mine(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> Result<impl IntoResponse, AppError> {
-    let rows = sqlx::query(
-        "SELECT r.id, r.kind, l.number, r.external_number, r.status, r.key_used, r.reason, r.recorded_at, r.sent_at \
-         FROM reports r JOIN licenses l ON l.id = r.license_id WHERE r.user_id = $1 ORDER BY r.id DESC LIMIT 100",
-    )
-    .bind(user.id)
-    .fetch_all(&state.db.pool)
-    .await?;
-    let reports = rows
+    let sql = format!(
+        "SELECT {VIEW_COLUMNS} FROM reports r JOIN licenses l ON l.id = r.license_id \
+         WHERE r.user_id = $1 ORDER BY r.id DESC LIMIT 100"
+    );
+    let reports = sqlx::query(&sql)
+        .bind(user.id)
+        .fetch_all(&state.db.pool)
+        .await?
         .iter()
-        .map(|row| {
-            Ok(ReportView {
-                id: row.try_get("id")?,
-                kind: decode(row, "kind", ReportKind::from_code)?,
-                license_number: row.try_get("number")?,
-                external_number: row.try_get("external_number")?,
-                status: decode(row, "status", ReportStatus::from_code)?,
-                key_used: row.try_get("key_used")?,
-                reason: row.try_get("reason")?,
-                recorded_at: row.try_get("recorded_at")?,
-                sent_at: row.try_get("sent_at")?,
-            })
-        })
+        .map(view)
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok((NO_STORE, Json(reports)))
 }

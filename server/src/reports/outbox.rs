@@ -82,6 +82,8 @@ struct Due {
     license_number: String,
     state: StateCode,
     attempts: i64,
+    /// An admin chose "Resend with default key".
+    force_default: bool,
 }
 
 /// The key a group of reports goes out under.
@@ -148,16 +150,17 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
     let keys = &state.config.credential_keys;
 
     // The key for each (user, license), chosen once per pass; reports grouped by license, kind and key.
-    let mut choices: HashMap<(i64, i64), Choice> = HashMap::new();
+    let mut choices: HashMap<(i64, i64, bool), Choice> = HashMap::new();
     let mut opened: HashMap<KeyRef, MetrcUserKey> = HashMap::new();
     let mut groups: BTreeMap<(i64, &'static str, KeyRef), Vec<&Due>> = BTreeMap::new();
     let mut outcomes: Vec<(i64, Outcome)> = Vec::new();
     for report in &due {
-        let choice = match choices.get(&(report.user_id, report.license_id)) {
+        let who = (report.user_id, report.license_id, report.force_default);
+        let choice = match choices.get(&who) {
             Some(choice) => choice.clone(),
             None => {
                 let choice = choose(&mut conn, keys, report, &mut opened).await?;
-                choices.insert((report.user_id, report.license_id), choice.clone());
+                choices.insert(who, choice.clone());
                 choice
             }
         };
@@ -187,6 +190,7 @@ async fn load(conn: &mut AnyConnection, owner: &str, ids: &[i64]) -> Result<Vec<
     let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
     let sql = format!(
         "SELECT r.id, r.kind, r.payload, r.user_id, r.organization_id, r.license_id, r.attempts, \
+         CASE WHEN r.force_default THEN 1 ELSE 0 END AS force_default, \
          l.number, l.state FROM reports r JOIN licenses l ON l.id = r.license_id \
          WHERE r.lease_owner = $1 AND r.id IN ({}) ORDER BY r.id",
         list.join(", ")
@@ -210,6 +214,7 @@ async fn load(conn: &mut AnyConnection, owner: &str, ids: &[i64]) -> Result<Vec<
                 license_number: row.try_get("number")?,
                 state: crate::credentials::decode(row, "state", |s| StateCode::parse(s).ok())?,
                 attempts: row.try_get("attempts")?,
+                force_default: row.try_get::<i64, _>("force_default")? != 0,
             })
         })
         .collect()
@@ -222,15 +227,19 @@ async fn choose(
     report: &Due,
     opened: &mut HashMap<KeyRef, MetrcUserKey>,
 ) -> Result<Choice, sqlx::Error> {
-    let own: Option<(i64, String, String, String)> = sqlx::query_as(
-        "SELECT c.id, c.status, c.key_id, c.key_ciphertext FROM credential_licenses cl \
+    let own: Option<(i64, String, String, String)> = if report.force_default {
+        None
+    } else {
+        sqlx::query_as(
+            "SELECT c.id, c.status, c.key_id, c.key_ciphertext FROM credential_licenses cl \
          JOIN credentials c ON c.id = cl.credential_id JOIN users u ON u.id = cl.user_id \
          WHERE cl.user_id = $1 AND cl.license_id = $2 AND cl.provider = 'metrc' AND u.active",
-    )
-    .bind(report.user_id)
-    .bind(report.license_id)
-    .fetch_optional(&mut *conn)
-    .await?;
+        )
+        .bind(report.user_id)
+        .bind(report.license_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    };
     if let Some((id, status, key_id, ciphertext)) = own {
         return Ok(match status.as_str() {
             "verified" => {

@@ -195,6 +195,25 @@ on_both_databases! {
             let response = send(&app, &admin, method.clone(), &path, body).await;
             assert_eq!(response.status(), 404, "{method} {path}");
         }
+        // Their held report (no credential, no default key in Nevada) is not ours to resend or dismiss.
+        let other_nevada = app.add_license_in(other, "NV-000001", "NV", "Other – Las Vegas").await;
+        let held = other_staff_client
+            .post(app.url("/api/sales"))
+            .json(&json!({ "license_id": other_nevada, "customer_type": "Consumer", "transactions": [
+                { "package_label": "1A4000000000000000000001", "quantity": "1", "unit": "Grams", "total_amount": "1" }] }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(held.status(), 201);
+        let held: Value = held.json().await.expect("report");
+        let held = held["id"].as_i64().expect("id");
+        for action in ["resend", "resend-default", "dismiss"] {
+            let response = send(&app, &admin, Method::POST, &format!("/api/admin/compliance/{held}/{action}"), Some(json!({ "reason": "not ours" }))).await;
+            assert_eq!(response.status(), 404, "{action}");
+        }
+        let page: Value = get(&app, &admin, "/api/admin/compliance").await;
+        assert_eq!(page["reports"].as_array().map(Vec::len), Some(0));
+        assert_eq!(app.count("SELECT COUNT(*) FROM reports WHERE id = $1 AND status <> 'dismissed' AND NOT force_default", &[held]).await, 1);
         // Our admin removing "the" MA default key finds none of ours; theirs stays.
         let response = send(&app, &admin, Method::DELETE, "/api/admin/integration/MA/default-key", None).await;
         assert_eq!(response.status(), 404);

@@ -226,6 +226,54 @@ on_both_databases! {
     }
 }
 
+on_both_databases! {
+    async fn compliance_management_resends_with_the_default_key_or_dismisses_each_audited(app: TestApp) {
+        let licenses = app.add_demo_licenses().await;
+        let (_, admin) = app.signed_in_as("avery@example.test", "Avery Admin", Role::Admin).await;
+        let (_, staff) = app.signed_in_user("clerk@example.test").await;
+        set_default_key(&app, &admin, "CO", CO_MANAGER).await;
+        add_credential(&app, &staff, "CO", &[licenses.colfax, licenses.pearl], CO_BOTH).await;
+        assert!(app.sim.revoke_user_key("co", CO_BOTH));
+        let first = record(&app, &staff, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        let second = record(&app, &staff, "/api/sales", &sale(licenses.pearl, PEARL)).await;
+        for r in [&first, &second] {
+            assert_eq!(settled(&app, &staff, r.id).await.reason.as_deref(), Some(reasons::UNAUTHORIZED));
+        }
+        // Staff cannot see or act on it.
+        assert_eq!(staff.get(app.url("/api/admin/compliance")).send().await.expect("request").status(), 403);
+        let page: shared::report::CompliancePage = admin.get(app.url("/api/admin/compliance")).send().await.expect("request").json().await.expect("page");
+        assert_eq!(page.reports.len(), 2);
+        assert_eq!(page.reports[0].user, "Casey Clerk");
+        assert_eq!(page.counts, [(reasons::UNAUTHORIZED.to_owned(), 2)]);
+        // The staff member's credentials page counts what waits for the key.
+        let credentials: Value = staff.get(app.url("/api/credentials")).send().await.expect("request").json().await.expect("page");
+        assert_eq!(credentials["credentials"][0]["waiting"], 2);
+
+        // "Resend with default key": goes out under the default key, by the admin's decision.
+        let response = admin.post(app.url(&format!("/api/admin/compliance/{}/resend-default", first.id))).send().await.expect("request");
+        assert_eq!(response.status(), 204);
+        let report = settled(&app, &staff, first.id).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+        assert_eq!(report.key_used.as_deref(), Some("default"));
+        assert_eq!(receipts_with(&app, "co", first.external_number.as_deref().expect("number")), [CO_MANAGER]);
+        // "Dismiss" needs a reason.
+        let url = app.url(&format!("/api/admin/compliance/{}/dismiss", second.id));
+        assert_eq!(admin.post(&url).json(&json!({ "reason": " " })).send().await.expect("request").status(), 422);
+        assert_eq!(admin.post(&url).json(&json!({ "reason": "Voided at the register" })).send().await.expect("request").status(), 204);
+        assert_eq!(settled(&app, &staff, second.id).await.status, ReportStatus::Dismissed);
+        // Both decisions are in the audit log; a sent or dismissed report cannot be acted on again.
+        let audit: shared::admin::AuditPage = admin.get(app.url("/api/admin/audit")).send().await.expect("request").json().await.expect("audit");
+        let actions: Vec<&str> = audit.entries.iter().map(|e| e.action.as_str()).take(2).collect();
+        assert_eq!(actions, ["report_dismissed", "report_resent_with_default_key"]);
+        assert!(audit.entries[0].detail.contains("Voided at the register"));
+        for id in [first.id, second.id] {
+            let response = admin.post(app.url(&format!("/api/admin/compliance/{id}/resend"))).send().await.expect("request");
+            assert_eq!(response.status(), 404);
+        }
+        assert!(app.sim.receipts("co").len() == 1, "the dismissed sale never went out");
+    }
+}
+
 async fn storm(backend: server::db::Backend) {
     let app = TestApp::spawn_with(backend, &[("OUTBOX_RETRY_SECS", "1")]).await;
     let licenses = app.add_demo_licenses().await;

@@ -1,0 +1,198 @@
+//! Compliance Management (admins): the reports that have not reached METRC — with license, user, kind,
+//! age, the key used (own or default, never the key), METRC's status and message — counts by reason, and
+//! "Resend", "Resend with default key" (after a warning) and "Dismiss" (with a reason). Each is audited.
+
+use super::{Loaded, send_empty, submit};
+use crate::components::confirm_dialog::ConfirmDialog;
+use crate::components::field::error_for;
+use crate::components::toasts::use_toasts;
+use crate::pages::credentials::local_time;
+use leptos::prelude::*;
+use shared::api::{FieldError, paths};
+use shared::report::{CompliancePage, ComplianceReport, DismissRequest, ReportKind};
+
+fn what(r: &ComplianceReport) -> String {
+    let kind = match r.report.kind {
+        ReportKind::Sale => "Sale",
+        ReportKind::Adjustment => "Adjustment",
+    };
+    match &r.report.external_number {
+        Some(number) => format!("{kind} {number}"),
+        None => format!("{kind} #{}", r.report.id),
+    }
+}
+
+#[component]
+pub fn CompliancePage() -> impl IntoView {
+    let toasts = use_toasts();
+    let page = Loaded::<CompliancePage>::new(paths::ADMIN_COMPLIANCE);
+    let license_filter = RwSignal::new(String::new());
+    let default_for = RwSignal::new(None::<ComplianceReport>);
+    let default_open = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let dismissing = RwSignal::new(None::<ComplianceReport>);
+    let act = move |url: String, done: String| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match send_empty("POST", &url).await {
+                Ok(()) => toasts.success(done),
+                Err(e) => toasts.error(e.message),
+            }
+            busy.set(false);
+            default_open.set(false);
+            page.reload();
+        });
+    };
+    let default_warning = Signal::derive(move || {
+        default_for
+            .read()
+            .as_ref()
+            .map(|r| format!("METRC will record {} under the default key's holder, not {}. The audit log keeps your decision.", what(r), r.user))
+            .unwrap_or_default()
+    });
+    let licenses = move || {
+        let mut numbers: Vec<String> = page
+            .data
+            .read()
+            .iter()
+            .flat_map(|p| p.reports.iter().map(|r| r.report.license_number.clone()))
+            .collect();
+        numbers.sort();
+        numbers.dedup();
+        numbers
+    };
+    view! {
+        <h1>"Compliance Management"</h1>
+        <p class="muted">"Sales and adjustments that have not reached METRC yet, oldest first."</p>
+        {page.error_view()}
+        <section aria-labelledby="counts-title">
+            <h2 id="counts-title">"By reason"</h2>
+            <ul aria-label="Counts by reason">
+                {move || page.data.get().map(|p| p.counts.into_iter().map(|(reason, n)| view! {
+                    <li>{format!("{reason}: {n}")}</li>
+                }).collect_view())}
+            </ul>
+        </section>
+        <div class="filters">
+            <label for="compliance-license">"License"</label>
+            <select id="compliance-license" bind:value=license_filter>
+                <option value="">"Every license"</option>
+                {move || licenses().into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
+            </select>
+        </div>
+        <table class="admin-table" aria-label="Reports not sent">
+            <thead>
+                <tr>
+                    <th scope="col">"Report"</th>
+                    <th scope="col">"License"</th>
+                    <th scope="col">"User"</th>
+                    <th scope="col">"Recorded"</th>
+                    <th scope="col">"Key used"</th>
+                    <th scope="col">"Status"</th>
+                    <th scope="col">"METRC"</th>
+                    <th scope="col">"Actions"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {move || {
+                    let only = license_filter.get();
+                    page.data.get().map(|p| p.reports.into_iter()
+                        .filter(|r| only.is_empty() || r.report.license_number == only)
+                        .map(|r| {
+                            let id = r.report.id;
+                            let title = what(&r);
+                            let (r1, r2) = (r.clone(), r.clone());
+                            let (t1, t2, t3) = (title.clone(), title.clone(), title.clone());
+                            view! {
+                                <tr>
+                                    <th scope="row">{title.clone()}</th>
+                                    <td>{r.report.license_number.clone()}</td>
+                                    <td>{r.user.clone()}</td>
+                                    <td>{local_time(r.report.recorded_at)}</td>
+                                    <td>{r.report.key_label()}</td>
+                                    <td>{r.report.status.label()}</td>
+                                    <td>{r.report.reason.clone().unwrap_or_default()}</td>
+                                    <td class="actions">
+                                        <button type="button" class="link" aria-label=format!("Resend {t1}")
+                                            on:click=move |_| act(paths::compliance_action(id, "resend"), format!("{t1} will be sent again."))>
+                                            "Resend"
+                                        </button>
+                                        <button type="button" class="link" aria-label=format!("Resend {t2} with default key")
+                                            on:click=move |_| { default_for.set(Some(r1.clone())); default_open.set(true); }>
+                                            "Resend with default key"
+                                        </button>
+                                        <button type="button" class="link danger" aria-label=format!("Dismiss {t3}")
+                                            on:click=move |_| dismissing.set(Some(r2.clone()))>
+                                            "Dismiss"
+                                        </button>
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view())
+                }}
+            </tbody>
+        </table>
+        {move || page.data.read().as_ref().is_some_and(|p| p.reports.is_empty()).then(|| view! {
+            <p class="muted">"Every report has reached METRC."</p>
+        })}
+        <ConfirmDialog
+            id="resend-default".to_owned()
+            open=default_open
+            title="Resend with the default key?"
+            body=default_warning
+            confirm_label="Yes, resend with default key"
+            busy=busy.into()
+            on_confirm=Callback::new(move |()| {
+                if let Some(r) = default_for.get_untracked() {
+                    act(paths::compliance_action(r.report.id, "resend-default"), format!("{} will be sent with the default key.", what(&r)));
+                }
+            })
+        />
+        {move || dismissing.get().map(|r| view! { <DismissForm report=r dismissing on_done=Callback::new(move |()| page.reload())/> })}
+    }
+}
+
+/// "Dismiss {report}": the reason is required and kept in the audit log.
+#[component]
+fn DismissForm(
+    report: ComplianceReport,
+    dismissing: RwSignal<Option<ComplianceReport>>,
+    on_done: Callback<()>,
+) -> impl IntoView {
+    let toasts = use_toasts();
+    let reason = RwSignal::new(String::new());
+    let errors = RwSignal::new(Vec::<FieldError>::new());
+    let busy = RwSignal::new(false);
+    let title = format!("Dismiss {}", what(&report));
+    let id = report.report.id;
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let request = DismissRequest {
+            reason: reason.get_untracked(),
+        };
+        let checked = request.parse().map(drop).map(|()| request);
+        submit(busy, errors, toasts, checked, move |request| async move {
+            let body = crate::api::body(&request)?;
+            crate::api::call("POST", &paths::compliance_action(id, "dismiss"), Some(body)).await?;
+            toasts.success("Report dismissed.");
+            dismissing.set(None);
+            on_done.run(());
+            Ok(())
+        });
+    };
+    let error = error_for(errors, "reason");
+    let heading = title.clone();
+    view! {
+        <form class="card admin-form" on:submit=on_submit novalidate aria-label=title>
+            <h3>{heading}</h3>
+            <label for="dismiss-reason">"Reason"</label>
+            <textarea id="dismiss-reason" bind:value=reason aria-describedby="dismiss-reason-error"
+                aria-invalid=move || error.read().is_some().to_string()></textarea>
+            <p id="dismiss-reason-error" class="field-error">{move || error.get()}</p>
+            <div class="dialog-actions">
+                <button type="submit" class="danger" disabled=move || busy.get()>"Dismiss report"</button>
+                <button type="button" class="secondary" on:click=move |_| dismissing.set(None)>"Cancel"</button>
+            </div>
+        </form>
+    }
+}

@@ -1,0 +1,140 @@
+import { type Page } from "@playwright/test";
+import { KEYS, SIM_URL, deleteAllCredentials, expect, saveCredentialViaApi, signIn, test } from "./fixtures";
+
+// Sales recorded on the Register page, the key they go out under, and what happens when a key stops working.
+
+const COLFAX_PACKAGE = "1A4402R0010100000000" + "0001";
+
+async function signInAt(page: Page, email: string, path: string) {
+  await page.goto(path);
+  await signIn(page, email);
+}
+
+async function recordSale(page: Page, license: string) {
+  const form = page.getByRole("form", { name: "Record a sale" });
+  await form.getByLabel("License").selectOption({ label: license });
+  await form.getByLabel("Package label").fill(COLFAX_PACKAGE);
+  await form.getByLabel("Quantity").fill("1");
+  await form.getByLabel("Unit").selectOption("Grams");
+  await form.getByLabel("Total amount").fill("12.50");
+  await form.getByRole("button", { name: "Record sale" }).click();
+  const status = page.getByRole("status");
+  await expect(status).toContainText(/Sale TC-\d+ recorded\./);
+  const number = (await status.textContent())!.match(/TC-\d+/)![0];
+  await status.getByRole("button", { name: "Dismiss notification" }).click();
+  return number;
+}
+
+function reportRow(page: Page, number: string) {
+  return page.getByRole("table", { name: "My reports" }).getByRole("row", { name: new RegExp(number) });
+}
+
+/** A fresh user key in the simulator for Colorado reaching both licenses. */
+async function freshCoKey(page: Page) {
+  const key = `e2e-co-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const response = await page.request.post(`${SIM_URL}/_sim/states/co/user-keys`, {
+    data: { key, facilities: ["402R-00101", "402R-00102"] },
+  });
+  expect(response.ok()).toBeTruthy();
+  return key;
+}
+
+test.describe("Reporting", () => {
+  test("a sale goes out under the default key without a credential, and under the user's own key with one", async ({ page }) => {
+    await signInAt(page, "staff@demo.test", "/account/traceability-credentials");
+    await expect(page.getByRole("heading", { name: "Traceability Credentials" })).toBeVisible();
+    await deleteAllCredentials(page);
+    await page.getByRole("button", { name: /Account menu/ }).click();
+    await page.getByRole("menuitem", { name: "Register" }).click();
+    await expect(page.getByRole("heading", { name: "Register" })).toBeVisible();
+
+    const first = await recordSale(page, "402R-00101 — Denver – Colfax Ave");
+    await expect(reportRow(page, first)).toContainText("Sent");
+    await expect(reportRow(page, first)).toContainText("default key");
+
+    await saveCredentialViaApi(page, "CO", ["402R-00101", "402R-00102"], KEYS.coBoth);
+    const second = await recordSale(page, "402R-00101 — Denver – Colfax Ave");
+    await expect(reportRow(page, second)).toContainText("own key");
+    await expect(reportRow(page, second)).toContainText("Sent");
+    await deleteAllCredentials(page);
+  });
+
+  test("a revoked key: 401 Unauthorized in Compliance Management and on the credentials page, resent once fixed", async ({ page, browser }) => {
+    await signInAt(page, "staff@demo.test", "/account/traceability-credentials");
+    await expect(page.getByRole("heading", { name: "Traceability Credentials" })).toBeVisible();
+    await deleteAllCredentials(page);
+    const key = await freshCoKey(page);
+    await saveCredentialViaApi(page, "CO", ["402R-00101", "402R-00102"], key);
+    expect((await page.request.post(`${SIM_URL}/_sim/states/co/user-keys/${key}/revoke`)).ok()).toBeTruthy();
+
+    await page.goto("/register");
+    const number = await recordSale(page, "402R-00101 — Denver – Colfax Ave");
+    await expect(reportRow(page, number)).toContainText("401 Unauthorized");
+    await expect(reportRow(page, number)).toContainText("Held");
+
+    // The admin sees it in Compliance Management, under nobody else's key.
+    const admin = await browser.newPage();
+    await signInAt(admin, "admin@demo.test", "/account/traceability-credentials");
+    await expect(admin.getByRole("heading", { name: "Traceability Credentials" })).toBeVisible();
+    await admin.getByRole("button", { name: /Account menu/ }).click();
+    await admin.getByRole("menuitem", { name: "Compliance Management" }).click();
+    const row = admin.getByRole("table", { name: "Reports not sent" }).getByRole("row", { name: new RegExp(number) });
+    await expect(row).toContainText("401 Unauthorized");
+    await expect(row).toContainText("Sam Staff");
+    await expect(admin.getByRole("list", { name: "Counts by reason" })).toContainText("401 Unauthorized:");
+
+    // The staff member sees it on the credentials page, and fixes the key.
+    await page.goto("/account/traceability-credentials");
+    const credential = page.getByRole("group", { name: new RegExp(`••••${key.slice(-4)}`) });
+    await expect(credential).toContainText("Invalid key");
+    await expect(credential).toContainText("1 report waiting for this key");
+    const newKey = await freshCoKey(page);
+    await credential.getByLabel("Metrc User API Key").fill(newKey);
+    await credential.getByRole("button", { name: "Verify & Save" }).click();
+    await expect(page.getByRole("status")).toContainText("Credential verified and saved.");
+
+    await page.goto("/register");
+    await expect(reportRow(page, number)).toContainText("Sent", { timeout: 15_000 });
+    await expect(reportRow(page, number)).toContainText("own key");
+    const recorded = await (await page.request.get(`${SIM_URL}/_sim/states/co/reports`)).json();
+    const text = JSON.stringify(recorded);
+    expect(text.split(number).length - 1, "the receipt reached METRC exactly once").toBe(1);
+    await admin.reload();
+    await expect(admin.getByRole("row", { name: new RegExp(number) })).toHaveCount(0);
+    await admin.close();
+    await deleteAllCredentials(page);
+  });
+
+  test("an admin dismisses a held report with a reason", async ({ page, browser }) => {
+    await signInAt(page, "staff@demo.test", "/register");
+    await expect(page.getByRole("heading", { name: "Register" })).toBeVisible();
+    await deleteAllCredentials(page);
+    // Massachusetts has no default key: without a credential the sale is held.
+    const form = page.getByRole("form", { name: "Record a sale" });
+    await form.getByLabel("License").selectOption({ label: "MR281001 — Boston – Newbury St" });
+    await form.getByLabel("Package label").fill("1A4MR281001000000000001");
+    await form.getByLabel("Quantity").fill("1");
+    await form.getByLabel("Unit").selectOption("Grams");
+    await form.getByLabel("Total amount").fill("10");
+    await form.getByRole("button", { name: "Record sale" }).click();
+    await expect(page.getByRole("status")).toContainText(/Sale TC-\d+ recorded\./);
+    const number = (await page.getByRole("status").textContent())!.match(/TC-\d+/)![0];
+    await expect(reportRow(page, number)).toContainText("No credential for MR281001");
+
+    const admin = await browser.newPage();
+    await signInAt(admin, "admin@demo.test", "/admin/compliance");
+    await expect(admin.getByRole("heading", { name: "Compliance Management" })).toBeVisible();
+    await admin.getByRole("button", { name: `Dismiss Sale ${number}` }).click();
+    const dismiss = admin.getByRole("form", { name: `Dismiss Sale ${number}` });
+    await dismiss.getByRole("button", { name: "Dismiss report" }).click();
+    await expect(dismiss.getByText("Say why this report will not be sent")).toBeVisible();
+    await dismiss.getByLabel("Reason").fill("Test sale at the demo register");
+    await dismiss.getByRole("button", { name: "Dismiss report" }).click();
+    await expect(admin.getByRole("status")).toContainText("Report dismissed.");
+    await expect(admin.getByRole("row", { name: new RegExp(number) })).toHaveCount(0);
+    await admin.goto("/admin/organization/audit");
+    await expect(admin.getByRole("table", { name: "Audit log" }).getByRole("row").nth(1)).toContainText("report dismissed");
+    await expect(admin.getByRole("table", { name: "Audit log" }).getByRole("row").nth(1)).toContainText("Test sale at the demo register");
+    await admin.close();
+  });
+});
