@@ -97,6 +97,7 @@ impl Application {
             self.state.clone(),
             self.state.outbox.clone(),
         ));
+        let health = tokio::spawn(crate::reports::health::run(self.state.clone()));
         let router = router(self.state)?;
         let addr = self.listener.local_addr().ok();
         let served = axum::serve(
@@ -106,6 +107,7 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         worker.abort();
+        health.abort();
         served.map_err(|source| StartError::Bind {
             addr: addr.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
             source,

@@ -45,6 +45,18 @@ pub struct Config {
     pub log_json: bool,
     /// How the outbox sends reports to METRC.
     pub outbox: OutboxConfig,
+    /// The background re-check of stored keys.
+    pub health: HealthConfig,
+}
+
+/// The background re-check of stored METRC keys (`KEY_RECHECK_*`).
+#[derive(Debug, Clone)]
+pub struct HealthConfig {
+    /// A stored key is checked again once its last check is this old (`KEY_RECHECK_HOURS`, default 6).
+    pub interval: Duration,
+    /// The pause between two checks, so that METRC sees a trickle, not a burst
+    /// (`KEY_RECHECK_PACE_MS`, default 1000).
+    pub pace: Duration,
 }
 
 /// The reporting outbox (`OUTBOX_*`).
@@ -248,6 +260,11 @@ impl Config {
             retry: seconds("OUTBOX_RETRY_SECS", 5)?,
         };
 
+        let health = HealthConfig {
+            interval: seconds("KEY_RECHECK_HOURS", 6)? * 3600,
+            pace: Duration::from_millis(parse_or(&get, "KEY_RECHECK_PACE_MS", Some(1000))?),
+        };
+
         Ok(Config {
             bind_addr,
             public_url,
@@ -264,6 +281,7 @@ impl Config {
             client_ip_header,
             log_json,
             outbox,
+            health,
         })
     }
 }

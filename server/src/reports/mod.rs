@@ -4,6 +4,7 @@
 //! the worker in [`outbox`] sends it. The acting user is always the session's user. A receipt gets an
 //! `ExternalReceiptNumber` unique per license (a constraint), and its time is the facility's wall clock.
 
+pub mod health;
 pub mod outbox;
 
 use crate::AppState;

@@ -331,3 +331,77 @@ async fn a_storm_of_503_and_429_delivers_every_receipt_once_sqlite() {
 async fn a_storm_of_503_and_429_delivers_every_receipt_once_postgres() {
     storm(server::db::Backend::Postgres).await;
 }
+
+/// The credential's status as the user's credentials page shows it, once it is `want` (or after 10 s).
+async fn status_becomes(app: &TestApp, client: &Client, want: &str) -> String {
+    let started = Instant::now();
+    loop {
+        let page: Value = client
+            .get(app.url("/api/credentials"))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("page");
+        let status = page["credentials"][0]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if status == want || started.elapsed() > Duration::from_secs(10) {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn background_recheck(backend: server::db::Backend) {
+    // Every key is due at once, checked one every 20 ms.
+    let app = TestApp::spawn_with(
+        backend,
+        &[("KEY_RECHECK_HOURS", "0"), ("KEY_RECHECK_PACE_MS", "20")],
+    )
+    .await;
+    let licenses = app.add_demo_licenses().await;
+    let (_, staff) = app.signed_in_user("clerk@example.test").await;
+    add_credential(
+        &app,
+        &staff,
+        "CO",
+        &[licenses.colfax, licenses.pearl],
+        CO_BOTH,
+    )
+    .await;
+    // No sale needed: the re-check finds what changed in METRC.
+    assert!(app.sim.set_user_key_facilities("co", CO_BOTH, &[COLFAX]));
+    assert_eq!(
+        status_becomes(&app, &staff, "license_lost").await,
+        "license_lost"
+    );
+    assert!(
+        app.sim
+            .set_user_key_facilities("co", CO_BOTH, &[COLFAX, PEARL])
+    );
+    assert_eq!(status_becomes(&app, &staff, "verified").await, "verified");
+    assert!(app.sim.revoke_user_key("co", CO_BOTH));
+    assert_eq!(status_becomes(&app, &staff, "invalid").await, "invalid");
+    // An outage is never a verdict: with METRC down the status stays as it was.
+    app.sim.add_fault(Fault {
+        state: "co".into(),
+        user_key: None,
+        kind: FaultKind::Unavailable,
+        times: None,
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(status_becomes(&app, &staff, "invalid").await, "invalid");
+}
+
+#[tokio::test]
+async fn the_background_recheck_flags_a_key_before_a_sale_fails_sqlite() {
+    background_recheck(server::db::Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_background_recheck_flags_a_key_before_a_sale_fails_postgres() {
+    background_recheck(server::db::Backend::Postgres).await;
+}
