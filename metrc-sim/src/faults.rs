@@ -17,6 +17,10 @@ pub const RATE_LIMIT_MESSAGE: &str = "The limit of API calls allowed has been ex
 pub enum FaultKind {
     /// Answers normally, after a delay.
     Latency { ms: u64 },
+    /// A POST is taken (its objects recorded) at once and answered only after a delay, as when METRC is
+    /// slow to answer what it already did: a sender that dies or gives up meanwhile cannot know it went
+    /// through. On a GET, the same as `Latency`.
+    SlowAnswer { ms: u64 },
     /// 500 with `{"Message": …}`.
     ServerError,
     /// 503 with no body, as during an outage.
@@ -56,6 +60,8 @@ impl Fault {
 #[derive(Debug)]
 pub enum Effect {
     Delay(Duration),
+    /// Do the work, then wait before answering.
+    DelayAnswer(Duration),
     Replace(Response),
 }
 
@@ -70,6 +76,7 @@ impl FaultKind {
         };
         match self {
             FaultKind::Latency { ms } => Effect::Delay(Duration::from_millis(ms)),
+            FaultKind::SlowAnswer { ms } => Effect::DelayAnswer(Duration::from_millis(ms)),
             FaultKind::ServerError => Effect::Replace(json(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "An error has occurred.",

@@ -300,7 +300,7 @@ fn unauthorized(why: AuthFailure) -> Response {
 /// Applies a matching fault: waits out a delay, or returns the answer that replaces the normal one.
 async fn apply_fault(sim: &Simulator, state: &str, user_key: Option<&str>) -> Option<Response> {
     match sim.take_fault(state, user_key)?.effect() {
-        Effect::Delay(delay) => {
+        Effect::Delay(delay) | Effect::DelayAnswer(delay) => {
             tokio::time::sleep(delay).await;
             None
         }
@@ -477,9 +477,11 @@ async fn metrc_post(
     let credentials = basic_credentials(headers);
     let user_key = credentials.as_ref().map(|(_, user)| user.as_str());
     let mut drop_after = None;
+    let mut answer_after = None;
     if let Some(kind) = sim.take_fault(state, user_key) {
         match kind.effect() {
             Effect::Delay(delay) => tokio::time::sleep(delay).await,
+            Effect::DelayAnswer(delay) => answer_after = Some(delay),
             Effect::Replace(response) if matches!(kind, FaultKind::DropConnection) => {
                 drop_after = Some(response);
             }
@@ -502,23 +504,47 @@ async fn metrc_post(
         )
             .into_response();
     }
+    let answer = match take_batch(sim, state, credentials, license, rows, batch) {
+        Ok(ids) => drop_after.unwrap_or_else(|| {
+            axum::Json(serde_json::json!({ "Ids": ids, "Warnings": null })).into_response()
+        }),
+        Err(refused) => return *refused,
+    };
+    // Taken and recorded; the answer comes late (or never, if the caller is gone by then).
+    if let Some(delay) = answer_after {
+        tokio::time::sleep(delay).await;
+    }
+    answer
+}
+
+/// Authenticates, checks the batch's rows, moves stock and records it: the ids given, or the refusal.
+fn take_batch(
+    sim: &Simulator,
+    state: &str,
+    credentials: Option<(String, String)>,
+    license: &str,
+    rows: Vec<serde_json::Value>,
+    batch: reports::Kind,
+) -> Result<Vec<u64>, Box<Response>> {
     let mut states = sim.lock();
     let Some(world) = states.get_mut(&state.to_ascii_lowercase()) else {
-        return StatusCode::NOT_FOUND.into_response();
+        return Err(Box::new(StatusCode::NOT_FOUND.into_response()));
     };
     let Some((vendor, user)) = credentials else {
-        return unauthorized(AuthFailure::MissingOrMalformed);
+        return Err(Box::new(unauthorized(AuthFailure::MissingOrMalformed)));
     };
     let reaches = match world.authenticate(&vendor, &user) {
         Ok(key) => key.facilities.contains(license),
-        Err(why) => return unauthorized(why),
+        Err(why) => return Err(Box::new(unauthorized(why))),
     };
     if !reaches {
-        return sim.license_denied();
+        return Err(Box::new(sim.license_denied()));
     }
     let (errors, moved) = reports::check_batch(world, license, &rows, batch);
     if !errors.is_empty() {
-        return (StatusCode::BAD_REQUEST, axum::Json(errors)).into_response();
+        return Err(Box::new(
+            (StatusCode::BAD_REQUEST, axum::Json(errors)).into_response(),
+        ));
     }
     for (label, delta) in moved {
         if let Some(package) = world.packages.get_mut(&(license.to_owned(), label)) {
@@ -540,9 +566,7 @@ async fn metrc_post(
             reports::Kind::Adjustments => world.adjustments.push(recorded),
         }
     }
-    drop_after.unwrap_or_else(|| {
-        axum::Json(serde_json::json!({ "Ids": ids, "Warnings": null })).into_response()
-    })
+    Ok(ids)
 }
 
 /// `POST /{state}/sales/v2/receipts?licenseNumber=` and `POST /{state}/packages/v2/adjust?licenseNumber=`.

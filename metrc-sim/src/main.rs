@@ -43,7 +43,8 @@ Admin API (tests and demos; never in our server):
   POST /_sim/states/{state}/user-keys/{key}/revoke
   POST /_sim/states/{state}/user-keys/{key}/rotate       -> {\"key\": new key}
   GET  /_sim/states/{state}/reports            everything accepted, with its user key
-  POST /_sim/faults      {\"state\", \"user_key\"?, \"kind\", \"times\"?}  kinds: latency (ms), server_error,
+  POST /_sim/faults      {\"state\", \"user_key\"?, \"kind\", \"times\"?}  kinds: latency (ms), slow_answer (ms:
+                         a POST taken at once, answered late), server_error,
                          unavailable, drop_connection, malformed_json, rate_limited (retry_after_secs)
   DELETE /_sim/faults
   GET|PUT /_sim/limits   per_vendor_per_second, per_vendor_concurrent, per_facility_per_second,

@@ -324,7 +324,8 @@ impl HttpMetrc {
     }
 
     /// Whether METRC has a receipt with this external number at the license; `None` if it cannot tell.
-    async fn receipt_exists(
+    /// (A sender that was interrupted after a POST asks this before it ever posts the receipt again.)
+    pub async fn receipt_exists(
         &self,
         state: StateCode,
         key: &MetrcUserKey,

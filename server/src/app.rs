@@ -34,12 +34,23 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// On SQLite, the lock that keeps a second server process off this database while this one runs.
+    _sqlite_lock: Option<std::fs::File>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
     Db(#[from] crate::db::DbError),
+    #[error(
+        "another server is already running on the SQLite database {0} (its lock file is held). With SQLite only one server process may serve a database; for several, use PostgreSQL."
+    )]
+    SqliteInUse(String),
+    #[error("could not create the lock file {path}: {source}")]
+    LockFile {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("could not seed the demo data: {0}")]
     Seed(#[from] crate::demo::SeedError),
     #[error("could not listen on {addr}: {source}")]
@@ -56,6 +67,7 @@ pub enum StartError {
 impl Application {
     /// Connects to the database (applying migrations), seeds demo data in demo mode, and binds.
     pub async fn build(config: Config) -> Result<Application, StartError> {
+        let sqlite_lock = sqlite_lock(&config.database_url)?;
         let db = Db::connect(&config.database_url).await?;
         if config.demo && crate::demo::seed(&db, &config.credential_keys).await? {
             tracing::info!("seeded the demo organization");
@@ -74,7 +86,11 @@ impl Application {
             metrc,
             outbox: Arc::new(crate::reports::outbox::Outbox::default()),
         };
-        Ok(Application { listener, state })
+        Ok(Application {
+            listener,
+            state,
+            _sqlite_lock: sqlite_lock,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -112,6 +128,41 @@ impl Application {
             addr: addr.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
             source,
         })
+    }
+}
+
+/// On SQLite, takes an exclusive lock on `{database}.server-lock` for as long as the server runs: the
+/// outbox's claims and SQLite's locking assume one server process. A second one refuses to start, saying
+/// so. (`sqlite::memory:` needs none.)
+fn sqlite_lock(url: &str) -> Result<Option<std::fs::File>, StartError> {
+    let Some(path) = crate::db::sqlite_path(url) else {
+        return Ok(None);
+    };
+    let lock_path = format!("{path}.server-lock");
+    if let Some(dir) = std::path::Path::new(&lock_path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(|source| StartError::LockFile {
+            path: lock_path.clone(),
+            source,
+        })?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| StartError::LockFile {
+            path: lock_path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StartError::SqliteInUse(path)),
+        Err(std::fs::TryLockError::Error(source)) => Err(StartError::LockFile {
+            path: lock_path,
+            source,
+        }),
     }
 }
 

@@ -94,18 +94,27 @@ impl Db {
     }
 }
 
-/// `sqlite://data/x.db?mode=rwc` → makes sure `data/` exists.
-fn create_sqlite_dir(url: &str) -> Result<(), DbError> {
+/// The file of a SQLite URL: `sqlite://data/x.db?mode=rwc` → `data/x.db`; `None` for another database or
+/// an in-memory one.
+pub fn sqlite_path(url: &str) -> Option<String> {
+    if Backend::of_url(url) != Some(Backend::Sqlite) {
+        return None;
+    }
     let path = url
         .trim_start_matches("sqlite:")
         .trim_start_matches("//")
         .split('?')
         .next()
         .unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| path.to_owned())
+}
+
+/// `sqlite://data/x.db?mode=rwc` → makes sure `data/` exists.
+fn create_sqlite_dir(url: &str) -> Result<(), DbError> {
+    let Some(path) = sqlite_path(url) else {
         return Ok(());
-    }
-    match std::path::Path::new(path).parent() {
+    };
+    match std::path::Path::new(&path).parent() {
         Some(dir) if !dir.as_os_str().is_empty() => {
             std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
                 path: dir.display().to_string(),

@@ -175,6 +175,27 @@ async fn a_dropped_connection_after_acceptance_still_records_the_sale() {
     assert_eq!(sim.receipts("co").len(), 1, "but METRC has the sale");
 }
 
+/// A slow answer: the sale is recorded at once, while the sender still waits for the answer.
+#[tokio::test]
+async fn a_slow_answer_records_the_sale_before_it_answers() {
+    let (sim, base) = demo().await;
+    sim.add_fault(metrc_sim::faults::Fault {
+        state: "co".into(),
+        user_key: None,
+        kind: metrc_sim::faults::FaultKind::SlowAnswer { ms: 2_000 },
+        times: Some(1),
+    });
+    let request = reqwest::Client::new()
+        .post(format!("{base}{}", receipts_path(COLFAX)))
+        .basic_auth(VENDOR_KEY, Some(CO_BOTH))
+        .json(&json!([receipt("R-slow", 1.0)]))
+        .timeout(std::time::Duration::from_millis(300))
+        .send()
+        .await;
+    assert!(request.is_err(), "the sender gave up before the answer");
+    assert_eq!(sim.receipts("co").len(), 1, "METRC took the sale anyway");
+}
+
 #[tokio::test]
 async fn adjustments_follow_metrcs_rules() {
     let (sim, base) = demo().await;

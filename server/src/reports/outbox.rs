@@ -84,6 +84,8 @@ struct Due {
     attempts: i64,
     /// An admin chose "Resend with default key".
     force_default: bool,
+    /// A send of it was interrupted (see the `posting` column).
+    interrupted: bool,
 }
 
 /// The key a group of reports goes out under.
@@ -117,7 +119,9 @@ enum Outcome {
     HeldForKey(String),
     /// METRC refused its content.
     HeldForFix(KeyRef, String),
-    Unknown(KeyRef),
+    /// It may have reached METRC and cannot be checked (an adjustment after an ambiguous failure or an
+    /// interrupted send).
+    Unknown(Option<KeyRef>),
     Retry(String),
 }
 
@@ -155,6 +159,11 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
     let mut groups: BTreeMap<(i64, &'static str, KeyRef), Vec<&Due>> = BTreeMap::new();
     let mut outcomes: Vec<(i64, Outcome)> = Vec::new();
     for report in &due {
+        if report.interrupted && report.kind == ReportKind::Adjustment {
+            // It may have reached METRC before the interruption, and adjustments cannot be looked up.
+            outcomes.push((report.id, Outcome::Unknown(None)));
+            continue;
+        }
         let who = (report.user_id, report.license_id, report.force_default);
         let choice = match choices.get(&who) {
             Some(choice) => choice.clone(),
@@ -178,6 +187,8 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
         let Some(key) = opened.get(&key_ref) else {
             continue;
         };
+        let ids: Vec<i64> = reports.iter().map(|r| r.id).collect();
+        mark_posting(state, &outbox.name, &ids).await?;
         let group = send_group(state, key_ref, key, &reports).await;
         outcomes.extend(group);
     }
@@ -186,11 +197,27 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
     Ok(handled)
 }
 
+/// Marks reports as about to be posted (cleared when their outcome is written).
+async fn mark_posting(state: &AppState, owner: &str, ids: &[i64]) -> Result<(), sqlx::Error> {
+    let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "UPDATE reports SET posting = TRUE WHERE lease_owner = $1 AND id IN ({})",
+        list.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(owner);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query.execute(&state.db.pool).await?;
+    Ok(())
+}
+
 async fn load(conn: &mut AnyConnection, owner: &str, ids: &[i64]) -> Result<Vec<Due>, sqlx::Error> {
     let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
     let sql = format!(
         "SELECT r.id, r.kind, r.payload, r.user_id, r.organization_id, r.license_id, r.attempts, \
          CASE WHEN r.force_default THEN 1 ELSE 0 END AS force_default, \
+         CASE WHEN r.posting THEN 1 ELSE 0 END AS interrupted, \
          l.number, l.state FROM reports r JOIN licenses l ON l.id = r.license_id \
          WHERE r.lease_owner = $1 AND r.id IN ({}) ORDER BY r.id",
         list.join(", ")
@@ -215,6 +242,7 @@ async fn load(conn: &mut AnyConnection, owner: &str, ids: &[i64]) -> Result<Vec<
                 state: crate::credentials::decode(row, "state", |s| StateCode::parse(s).ok())?,
                 attempts: row.try_get("attempts")?,
                 force_default: row.try_get::<i64, _>("force_default")? != 0,
+                interrupted: row.try_get::<i64, _>("interrupted")? != 0,
             })
         })
         .collect()
@@ -313,7 +341,28 @@ async fn send_group(
     let mut outcomes = Vec::new();
     let (sendable, deliveries) = match first.kind {
         ReportKind::Sale => {
-            let (objects, sendable) = read_payloads::<Receipt>(reports, key_ref, &mut outcomes);
+            // A receipt whose last send was interrupted may be in METRC already: look it up first.
+            let mut unsent: Vec<&Due> = Vec::new();
+            for report in reports {
+                if !report.interrupted {
+                    unsent.push(report);
+                    continue;
+                }
+                let number = serde_json::from_str::<Receipt>(&report.payload)
+                    .map(|r| r.external_receipt_number)
+                    .unwrap_or_default();
+                match state.metrc.receipt_exists(us, key, &license, &number).await {
+                    Some(true) => outcomes.push((report.id, Outcome::Sent(key_ref))),
+                    Some(false) => unsent.push(report),
+                    None => outcomes.push((
+                        report.id,
+                        Outcome::Retry(
+                            "METRC could not be asked whether it has the receipt".into(),
+                        ),
+                    )),
+                }
+            }
+            let (objects, sendable) = read_payloads::<Receipt>(&unsent, key_ref, &mut outcomes);
             let sent = state.metrc.send_receipts(us, key, &license, &objects).await;
             (sendable, sent)
         }
@@ -332,7 +381,7 @@ async fn send_group(
         let outcome = match delivery {
             Delivery::Accepted => Outcome::Sent(key_ref),
             Delivery::Rejected(messages) => Outcome::HeldForFix(key_ref, messages.join("; ")),
-            Delivery::OutcomeUnknown => Outcome::Unknown(key_ref),
+            Delivery::OutcomeUnknown => Outcome::Unknown(Some(key_ref)),
             Delivery::NotSent(MetrcError::Refused) => {
                 if refusal.is_none() {
                     refusal = Some(recheck(state, key_ref, key, us, &license).await);
@@ -444,7 +493,12 @@ async fn write(
     let retry = state.config.outbox.retry;
     let mut tx = state.db.begin_write().await?;
     for (id, outcome) in outcomes {
-        let attempts = due.iter().find(|d| d.id == id).map_or(0, |d| d.attempts) + 1;
+        let report = due.iter().find(|d| d.id == id);
+        let attempts = report.map_or(0, |d| d.attempts) + 1;
+        // A receipt to be tried again may have reached METRC (an ambiguous failure the client could not
+        // settle): it keeps its mark, so the next attempt looks it up before it posts.
+        let keep_posting = matches!(outcome, Outcome::Retry(_))
+            && report.is_some_and(|d| d.kind == ReportKind::Sale);
         let (status, key, reason, held_for, next, sent_at) = match &outcome {
             Outcome::Sent(k) => ("sent", Some(*k), None, None, now, Some(now)),
             Outcome::HeldForKey(r) => ("held", None, Some(r.clone()), Some("key"), now, None),
@@ -453,7 +507,7 @@ async fn write(
             }
             Outcome::Unknown(k) => (
                 "outcome_unknown",
-                Some(*k),
+                *k,
                 Some(reasons::OUTCOME_UNKNOWN.to_owned()),
                 None,
                 now,
@@ -474,7 +528,7 @@ async fn write(
         sqlx::query(
             "UPDATE reports SET status = $1, key_used = COALESCE($2, key_used), credential_id = COALESCE($3, credential_id), \
              reason = $4, held_for = $5, next_attempt_at = $6, sent_at = $7, attempts = $8, \
-             lease_owner = NULL, lease_until = NULL WHERE id = $9 AND lease_owner = $10",
+             posting = (posting AND $11), lease_owner = NULL, lease_until = NULL WHERE id = $9 AND lease_owner = $10",
         )
         .bind(status)
         .bind(key_used)
@@ -486,6 +540,7 @@ async fn write(
         .bind(attempts)
         .bind(id)
         .bind(owner)
+        .bind(keep_posting)
         .execute(&mut *tx)
         .await?;
     }

@@ -460,38 +460,14 @@ mod every_key_decrypts_after_a_rotation_and_the_old_keys_removal {
 
 /// The server process is killed (SIGKILL) while METRC is checking the key: no row is left behind.
 async fn killed_during_verification(backend: server::db::Backend) {
-    let app = TestApp::spawn(backend).await;
+    let mut app = TestApp::spawn(backend).await;
     let licenses = app.add_demo_licenses().await;
     app.add_user("clerk@example.test", "Casey Clerk", shared::Role::Staff)
         .await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
-        .env_clear()
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("DATABASE_URL", &app.database_url)
-        .env("CREDENTIAL_KEYS", crate::harness::TEST_CREDENTIAL_KEYS)
-        .env("STATIC_DIR", "/nonexistent-static-dir")
-        .env("METRC_URL_TEMPLATE", &app.metrc_url)
-        .env("METRC_VENDOR_KEY", metrc_sim::demo::VENDOR_KEY)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the server binary starts");
-    let base = format!("http://127.0.0.1:{port}");
+    // The server binary serves the database instead of the test's own server (SQLite allows one).
+    app.stop_server().await;
+    let (mut child, base) = app.spawn_server_binary(&[]).await;
     let client = TestApp::new_client();
-    let mut ready = false;
-    for _ in 0..200 {
-        if client.get(format!("{base}/api/me")).send().await.is_ok() {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(ready, "the server process answers");
     let signed_in = client
         .post(format!("{base}/api/session"))
         .header("origin", &base)

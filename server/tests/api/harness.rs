@@ -41,6 +41,12 @@ macro_rules! on_both_databases {
     };
 }
 
+/// A running server: what stops it, and its task.
+type Serving = (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), server::app::StartError>>,
+);
+
 pub struct TestApp {
     pub addr: SocketAddr,
     /// This test's own METRC simulator, seeded with the demo world, which the server talks to.
@@ -52,7 +58,9 @@ pub struct TestApp {
     pub organization_id: i64,
     /// A client that keeps cookies, like a browser tab.
     pub client: reqwest::Client,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    /// The configuration the server was built from (to build another on the same database).
+    vars: HashMap<String, String>,
+    server: Option<Serving>,
     _data_dir: TempDir,
 }
 
@@ -132,7 +140,7 @@ impl TestApp {
         let addr = app.local_addr().expect("bound");
         let db = app.db().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run_until(async move {
+        let serving = tokio::spawn(app.run_until(async move {
             let _ = rx.await;
         }));
 
@@ -150,9 +158,61 @@ impl TestApp {
             database_url,
             organization_id,
             client: Self::new_client(),
-            _shutdown: tx,
+            vars,
+            server: Some((tx, serving)),
             _data_dir: data_dir,
         }
+    }
+
+    /// Stops this test's server (its database and simulator stay), e.g. to run the server binary on the
+    /// same SQLite database, which allows one server at a time.
+    pub async fn stop_server(&mut self) {
+        if let Some((stop, serving)) = self.server.take() {
+            let _ = stop.send(());
+            let _ = serving.await;
+        }
+    }
+
+    /// Builds another server on this test's database and configuration (port 0).
+    pub async fn build_another(&self) -> Result<Application, server::app::StartError> {
+        let config =
+            Config::from_lookup(false, |name| self.vars.get(name).cloned()).expect("config");
+        Application::build(config).await
+    }
+
+    /// Starts the server binary on this test's database and simulator, with extra variables, and waits
+    /// until it answers. Returns the process (killed when dropped) and its base URL.
+    pub async fn spawn_server_binary(
+        &self,
+        extra: &[(&str, &str)],
+    ) -> (tokio::process::Child, String) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
+            .env_clear()
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("DATABASE_URL", &self.database_url)
+            .env("CREDENTIAL_KEYS", TEST_CREDENTIAL_KEYS)
+            .env("STATIC_DIR", "/nonexistent-static-dir")
+            .env("METRC_URL_TEMPLATE", &self.metrc_url)
+            .env("METRC_VENDOR_KEY", metrc_sim::demo::VENDOR_KEY)
+            .envs(extra.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the server binary starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let probe = Self::new_client();
+        for _ in 0..200 {
+            if probe.get(format!("{base}/api/me")).send().await.is_ok() {
+                return (child, base);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the server process does not answer at {base}");
     }
 
     /// A separate browser: its own cookies.

@@ -405,3 +405,226 @@ async fn the_background_recheck_flags_a_key_before_a_sale_fails_sqlite() {
 async fn the_background_recheck_flags_a_key_before_a_sale_fails_postgres() {
     background_recheck(server::db::Backend::Postgres).await;
 }
+
+#[tokio::test]
+async fn a_second_server_on_one_sqlite_database_refuses_to_start_clearly() {
+    let mut app = TestApp::spawn(server::db::Backend::Sqlite).await;
+    let refused = app
+        .build_another()
+        .await
+        .expect_err("a second server must not start");
+    assert!(
+        matches!(refused, server::app::StartError::SqliteInUse(_)),
+        "{refused:?}"
+    );
+    let message = refused.to_string();
+    assert!(
+        message.contains("another server is already running"),
+        "{message}"
+    );
+    assert!(message.contains("use PostgreSQL"), "{message}");
+    // Once the first one stops, another may serve the database.
+    app.stop_server().await;
+    assert!(app.build_another().await.is_ok());
+}
+
+/// Two server processes on one PostgreSQL database: each with its own outbox worker, every receipt
+/// reaches METRC exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_postgres_send_every_receipt_once_postgres() {
+    let app = TestApp::spawn(server::db::Backend::Postgres).await;
+    let second = app
+        .build_another()
+        .await
+        .expect("a second server on PostgreSQL starts");
+    let (stop_second, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(second.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let licenses = app.add_demo_licenses().await;
+    let (_, staff) = app.signed_in_user("clerk@example.test").await;
+    add_credential(
+        &app,
+        &staff,
+        "CO",
+        &[licenses.colfax, licenses.pearl],
+        CO_BOTH,
+    )
+    .await;
+    // METRC is slow, so both workers are busy at once.
+    app.sim.add_fault(Fault {
+        state: "co".into(),
+        user_key: None,
+        kind: FaultKind::Latency { ms: 30 },
+        times: None,
+    });
+    let mut recorded = Vec::new();
+    for i in 0..40 {
+        let (id, number) = if i % 2 == 0 {
+            (licenses.colfax, COLFAX)
+        } else {
+            (licenses.pearl, PEARL)
+        };
+        recorded.push(record(&app, &staff, "/api/sales", &sale(id, number)).await);
+    }
+    for r in &recorded {
+        assert_eq!(settled(&app, &staff, r.id).await.status, ReportStatus::Sent);
+        let number = r.external_number.as_deref().expect("number");
+        assert_eq!(
+            receipts_with(&app, "co", number).len(),
+            1,
+            "{number} exactly once"
+        );
+    }
+    assert_eq!(app.sim.receipts("co").len(), 40);
+    let _ = stop_second.send(());
+    let _ = serving.await;
+}
+
+/// The server process is killed (SIGKILL) while its POSTs to METRC are in flight, then started again: no
+/// receipt is lost or reported twice, and no adjustment is posted again blindly (it is "outcome unknown"
+/// unless it never left).
+async fn killed_while_sending(backend: server::db::Backend) {
+    let mut app = TestApp::spawn(backend).await;
+    let licenses = app.add_demo_licenses().await;
+    app.add_user("clerk@example.test", "Casey Clerk", Role::Staff)
+        .await;
+    app.stop_server().await;
+    let settings: &[(&str, &str)] = &[("OUTBOX_LEASE_SECS", "1"), ("OUTBOX_RETRY_SECS", "1")];
+    let (mut child, base) = app.spawn_server_binary(settings).await;
+    let staff = TestApp::new_client();
+    let signed_in = staff
+        .post(format!("{base}/api/session"))
+        .header("origin", &base)
+        .json(&json!({ "email": "clerk@example.test", "password": crate::harness::PASSWORD }))
+        .send()
+        .await
+        .expect("sign-in");
+    assert_eq!(signed_in.status(), 200);
+    let saved = staff
+        .post(format!("{base}/api/credentials"))
+        .header("origin", &base)
+        .json(&json!({ "provider": "metrc", "state": "CO", "license_ids": [licenses.colfax, licenses.pearl], "key": CO_BOTH }))
+        .send()
+        .await
+        .expect("save");
+    assert_eq!(saved.status(), 201);
+
+    // METRC takes each POST at once and answers late: the process dies before it hears back.
+    app.sim.add_fault(Fault {
+        state: "co".into(),
+        user_key: None,
+        kind: FaultKind::SlowAnswer { ms: 1_500 },
+        times: None,
+    });
+    let before = app.sim.request_count();
+    let mut receipts = Vec::new();
+    for i in 0..6 {
+        let (id, number) = if i % 2 == 0 {
+            (licenses.colfax, COLFAX)
+        } else {
+            (licenses.pearl, PEARL)
+        };
+        let response = staff
+            .post(format!("{base}/api/sales"))
+            .header("origin", &base)
+            .json(&sale(id, number))
+            .send()
+            .await
+            .expect("sale");
+        assert_eq!(response.status(), 201);
+        let report: ReportView = response.json().await.expect("report");
+        receipts.push(report.external_number.expect("number"));
+    }
+    for quantity in ["-1", "-2", "-3"] {
+        let response = staff.post(format!("{base}/api/adjustments")).header("origin", &base).json(&json!({
+            "license_id": licenses.colfax, "package_label": package_label(COLFAX, "0001"), "quantity": quantity,
+            "unit": "Grams", "reason": "Drying", "date": "2026-11-27", "note": "" })).send().await.expect("adjustment");
+        assert_eq!(response.status(), 201);
+    }
+    for _ in 0..200 {
+        if app.sim.request_count() > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(app.sim.request_count() > before, "a POST reached METRC");
+    child.kill().await.expect("SIGKILL");
+    // Whatever METRC was answering arrives; then it is quick again.
+    tokio::time::sleep(Duration::from_millis(1_700)).await;
+    app.sim.clear_faults();
+
+    let (_child, base) = app.spawn_server_binary(settings).await;
+    let started = Instant::now();
+    loop {
+        let open = app
+            .count("SELECT COUNT(*) FROM reports WHERE status = 'pending'", &[])
+            .await;
+        if open == 0 || started.elapsed() > Duration::from_secs(20) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!base.is_empty());
+    for number in &receipts {
+        assert_eq!(
+            receipts_with(&app, "co", number).len(),
+            1,
+            "{number} exactly once"
+        );
+    }
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM reports WHERE kind = 'sale' AND status = 'sent'",
+            &[]
+        )
+        .await,
+        6
+    );
+    // Each adjustment reached METRC at most once; one that may have left is "outcome unknown", never re-posted.
+    let posted: Vec<String> = app
+        .sim
+        .adjustments("co")
+        .iter()
+        .map(|a| a.body["Quantity"].to_string())
+        .collect();
+    let mut distinct = posted.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        posted.len(),
+        "no adjustment twice: {posted:?}"
+    );
+    let sent = app
+        .count(
+            "SELECT COUNT(*) FROM reports WHERE kind = 'adjustment' AND status = 'sent'",
+            &[],
+        )
+        .await;
+    let unknown = app
+        .count(
+            "SELECT COUNT(*) FROM reports WHERE kind = 'adjustment' AND status = 'outcome_unknown'",
+            &[],
+        )
+        .await;
+    assert_eq!(
+        sent + unknown,
+        3,
+        "every adjustment settled: {sent} sent, {unknown} unknown"
+    );
+    assert!(
+        i64::try_from(posted.len()).unwrap_or(0) >= sent,
+        "a sent adjustment is in METRC"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_while_sending_loses_and_duplicates_nothing_sqlite() {
+    killed_while_sending(server::db::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_while_sending_loses_and_duplicates_nothing_postgres() {
+    killed_while_sending(server::db::Backend::Postgres).await;
+}
