@@ -42,6 +42,48 @@ pub struct Simulator {
     meter: Meter,
     /// Answer a license the key does not reach with 403 instead of METRC's usual 401.
     license_denied_with_403: Arc<std::sync::atomic::AtomicBool>,
+    /// POSTs in flight per (state, license) now, and the most ever seen at once.
+    posts_in_flight: Arc<Mutex<InFlightCounts>>,
+}
+
+/// (state, license) → (POSTs in flight now, the most at once).
+type InFlightCounts = BTreeMap<(String, String), (usize, usize)>;
+
+/// Counts a POST as in flight for a license from its arrival until its answer (or its caller's
+/// disconnection).
+struct InFlight {
+    sim: Simulator,
+    key: (String, String),
+}
+
+impl InFlight {
+    fn start(sim: &Simulator, state: &str, license: &str) -> InFlight {
+        let key = (state.to_ascii_lowercase(), license.to_owned());
+        let mut all = sim
+            .posts_in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let entry = all.entry(key.clone()).or_default();
+        entry.0 += 1;
+        entry.1 = entry.1.max(entry.0);
+        InFlight {
+            sim: sim.clone(),
+            key,
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut all = self
+            .sim
+            .posts_in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = all.get_mut(&self.key) {
+            entry.0 = entry.0.saturating_sub(1);
+        }
+    }
 }
 
 impl Simulator {
@@ -181,6 +223,15 @@ impl Simulator {
         } else {
             unauthorized(AuthFailure::LicenseNotReached)
         }
+    }
+
+    /// The most POSTs (sales and adjustments) that were ever in flight at once for a license.
+    pub fn max_posts_in_flight(&self, state: &str, license: &str) -> usize {
+        self.posts_in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(state.to_ascii_lowercase(), license.to_owned()))
+            .map_or(0, |(_, max)| *max)
     }
 
     /// How many METRC API requests the simulator has answered.
@@ -474,6 +525,7 @@ async fn metrc_post(
 ) -> Response {
     sim.requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let _in_flight = license.map(|l| InFlight::start(sim, state, l));
     let credentials = basic_credentials(headers);
     let user_key = credentials.as_ref().map(|(_, user)| user.as_str());
     let mut drop_after = None;

@@ -10,11 +10,8 @@
 //! threads (sqlx runs each SQLite connection on a thread of its own). Run with `cargo bench -p server`;
 //! it prints medians and p99s.
 
-use metrc_sim::demo::{CO_BOTH, COLFAX, PEARL, VENDOR_KEY};
+use metrc_sim::demo::{CO_BOTH, VENDOR_KEY};
 use serde_json::{Value, json};
-use server::accounts::{self, NewUser};
-use server::licenses::{self, NewLicense};
-use shared::{Email, LicenseNumber, Provider, Role, StateCode};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tracing::span::{Attributes, Id};
@@ -62,7 +59,6 @@ impl RequestTimes {
 
 const WARM_UP: usize = 50;
 const ROUNDS: usize = 1_000;
-const PASSWORD: &str = "bench password 1";
 
 mod common;
 use common::percentile;
@@ -116,60 +112,8 @@ async fn run(times: RequestTimes) {
     .await;
 
     // One organization with the demo's Colorado licenses and one signed-in user.
-    let mut conn = db.pool.acquire().await.expect("connection");
-    let organization_id = accounts::create_organization(&mut conn, "Bench Co.")
-        .await
-        .expect("organization");
-    let mut ids = Vec::new();
-    for number in [COLFAX, PEARL] {
-        let number = LicenseNumber::parse(number).expect("number");
-        ids.push(
-            licenses::create(
-                &mut conn,
-                NewLicense {
-                    organization_id,
-                    number: &number,
-                    state: StateCode::parse("CO").expect("state"),
-                    display_name: "Store",
-                    license_type: "Retail Marijuana Store",
-                    provider: Provider::Metrc,
-                    time_zone: None,
-                },
-            )
-            .await
-            .expect("license"),
-        );
-    }
-    let hash = server::passwords::hash(PASSWORD.to_owned())
-        .await
-        .expect("hash");
-    let email = Email::parse("bench@example.test").expect("email");
-    accounts::create_user(
-        &mut conn,
-        NewUser {
-            organization_id,
-            email: &email,
-            display_name: "Bench User",
-            role: Role::Staff,
-            password_hash: Some(&hash),
-        },
-    )
-    .await
-    .expect("user");
-    drop(conn);
-
     let base = format!("http://{addr}");
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .expect("client");
-    let signed_in = client
-        .post(format!("{base}/api/session"))
-        .json(&json!({ "email": "bench@example.test", "password": PASSWORD }))
-        .send()
-        .await
-        .expect("sign in");
-    assert_eq!(signed_in.status(), 200);
+    let (client, ids) = common::colorado_organization(&db, &base).await;
     let created: Value = client
         .post(format!("{base}/api/credentials"))
         .json(&json!({ "provider": "metrc", "state": "CO", "license_ids": ids, "key": CO_BOTH }))

@@ -71,6 +71,9 @@ pub struct OutboxConfig {
     /// The first pause before a report METRC could not take is sent again; it doubles up to 10 minutes
     /// (`OUTBOX_RETRY_SECS`, default 5).
     pub retry: Duration,
+    /// The most POSTs this process has in flight to METRC for one license (`OUTBOX_POSTS_PER_LICENSE`,
+    /// default 2, at least 1). METRC publishes limits for GETs only; this keeps a backlog from hammering it.
+    pub posts_per_license: usize,
 }
 
 /// The origin users reach the server at.
@@ -258,6 +261,7 @@ impl Config {
             poll: Duration::from_millis(parse_or(&get, "OUTBOX_POLL_MS", Some(1000))?),
             lease: seconds("OUTBOX_LEASE_SECS", 120)?,
             retry: seconds("OUTBOX_RETRY_SECS", 5)?,
+            posts_per_license: parse_or::<usize>(&get, "OUTBOX_POSTS_PER_LICENSE", Some(2))?.max(1),
         };
 
         let health = HealthConfig {

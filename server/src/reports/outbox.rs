@@ -183,14 +183,35 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
     }
     drop(conn);
 
-    for ((_, _, key_ref), reports) in groups {
-        let Some(key) = opened.get(&key_ref) else {
+    // Each group goes in batches of METRC's 10, at most `posts_per_license` at once per license (and as
+    // many licenses at once as there are).
+    let mut gates: HashMap<i64, Arc<tokio::sync::Semaphore>> = HashMap::new();
+    let mut sends = Vec::new();
+    for ((license_id, _, key_ref), reports) in &groups {
+        let Some(key) = opened.get(key_ref) else {
             continue;
         };
-        let ids: Vec<i64> = reports.iter().map(|r| r.id).collect();
-        mark_posting(state, &outbox.name, &ids).await?;
-        let group = send_group(state, key_ref, key, &reports).await;
-        outcomes.extend(group);
+        let gate = gates
+            .entry(*license_id)
+            .or_insert_with(|| {
+                Arc::new(tokio::sync::Semaphore::new(
+                    state.config.outbox.posts_per_license,
+                ))
+            })
+            .clone();
+        for batch in reports.chunks(metrc::reports::MAX_BATCH) {
+            let gate = gate.clone();
+            let owner = &outbox.name;
+            sends.push(async move {
+                let _turn = gate.acquire().await;
+                let ids: Vec<i64> = batch.iter().map(|r| r.id).collect();
+                mark_posting(state, owner, &ids).await?;
+                Ok::<_, sqlx::Error>(send_group(state, *key_ref, key, batch).await)
+            });
+        }
+    }
+    for sent in futures_util::future::join_all(sends).await {
+        outcomes.extend(sent?);
     }
     let handled = outcomes.len();
     write(state, &outbox.name, &due, outcomes).await?;

@@ -628,3 +628,45 @@ async fn a_server_killed_while_sending_loses_and_duplicates_nothing_sqlite() {
 async fn a_server_killed_while_sending_loses_and_duplicates_nothing_postgres() {
     killed_while_sending(server::db::Backend::Postgres).await;
 }
+
+/// A backlog at one license goes out in batches of 10, never more than `OUTBOX_POSTS_PER_LICENSE` (2)
+/// POSTs at once.
+async fn in_flight_limit(backend: server::db::Backend) {
+    let app = TestApp::spawn(backend).await;
+    let licenses = app.add_demo_licenses().await;
+    let (_, staff) = app.signed_in_user("clerk@example.test").await;
+    // Without a key the sales wait; one credential then releases all 45 at once.
+    let mut recorded = Vec::new();
+    for _ in 0..45 {
+        recorded.push(record(&app, &staff, "/api/sales", &sale(licenses.colfax, COLFAX)).await);
+    }
+    for r in &recorded {
+        assert_eq!(settled(&app, &staff, r.id).await.status, ReportStatus::Held);
+    }
+    app.sim.add_fault(Fault {
+        state: "co".into(),
+        user_key: None,
+        kind: FaultKind::Latency { ms: 150 },
+        times: None,
+    });
+    add_credential(&app, &staff, "CO", &[licenses.colfax], CO_BOTH).await;
+    for r in &recorded {
+        assert_eq!(settled(&app, &staff, r.id).await.status, ReportStatus::Sent);
+    }
+    assert_eq!(app.sim.receipts("co").len(), 45);
+    assert_eq!(
+        app.sim.max_posts_in_flight("co", COLFAX),
+        2,
+        "two at once, never more"
+    );
+}
+
+#[tokio::test]
+async fn a_backlog_never_has_more_than_two_posts_in_flight_per_license_sqlite() {
+    in_flight_limit(server::db::Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_backlog_never_has_more_than_two_posts_in_flight_per_license_postgres() {
+    in_flight_limit(server::db::Backend::Postgres).await;
+}
