@@ -12,7 +12,7 @@ async function signInAt(page: Page, email: string, path: string) {
 
 async function recordSale(page: Page, license: string) {
   const form = page.getByRole("form", { name: "Record a sale" });
-  await form.getByLabel("License").selectOption({ label: license });
+  await form.getByLabel("License", { exact: true }).selectOption({ label: license });
   await form.getByLabel("Package label").fill(COLFAX_PACKAGE);
   await form.getByLabel("Quantity").fill("1");
   await form.getByLabel("Unit").selectOption("Grams");
@@ -86,7 +86,7 @@ test.describe("Reporting", () => {
     // The staff member sees it on the credentials page, and fixes the key.
     await page.goto("/account/traceability-credentials");
     const credential = page.getByRole("group", { name: new RegExp(`••••${key.slice(-4)}`) });
-    await expect(credential).toContainText("Invalid key");
+    await expect(credential).toContainText("Invalid key — 401 Unauthorized");
     await expect(credential).toContainText("1 report waiting for this key");
     const newKey = await freshCoKey(page);
     await credential.getByLabel("Metrc User API Key").fill(newKey);
@@ -111,7 +111,7 @@ test.describe("Reporting", () => {
     await deleteAllCredentials(page);
     // Massachusetts has no default key: without a credential the sale is held.
     const form = page.getByRole("form", { name: "Record a sale" });
-    await form.getByLabel("License").selectOption({ label: "MR281001 — Boston – Newbury St" });
+    await form.getByLabel("License", { exact: true }).selectOption({ label: "MR281001 — Boston – Newbury St" });
     await form.getByLabel("Package label").fill("1A4MR281001000000000001");
     await form.getByLabel("Quantity").fill("1");
     await form.getByLabel("Unit").selectOption("Grams");

@@ -33,6 +33,9 @@ pub struct Receipt {
     pub external_receipt_number: String,
     pub sales_customer_type: String,
     pub transactions: Vec<Transaction>,
+    /// A patient's license number, on a sale to a patient. Personal data: never logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_license_number: Option<String>,
 }
 
 /// A package adjustment, in METRC's field names. `quantity` is the signed change.
@@ -135,6 +138,7 @@ mod tests {
                 unit_of_measure: "Grams".into(),
                 total_amount: 10.0,
             }],
+            patient_license_number: None,
         };
         let json = serde_json::to_value(&receipt).expect("serialises");
         assert_eq!(json["ExternalReceiptNumber"], "R-1");

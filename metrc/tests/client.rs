@@ -259,6 +259,7 @@ mod reporting {
                 unit_of_measure: "Grams".into(),
                 total_amount: 12.5,
             }],
+            patient_license_number: None,
         }
     }
 

@@ -664,7 +664,7 @@ mod tests {
         assert_eq!(Cover::Own(CredentialStatus::Verified).label(), "own key");
         assert_eq!(
             Cover::Own(CredentialStatus::Invalid).label(),
-            "own key (Invalid key)"
+            "own key (Invalid key — 401 Unauthorized)"
         );
         assert_eq!(Cover::Default.label(), "default key");
         assert_eq!(Cover::NotCovered.label(), "not covered");

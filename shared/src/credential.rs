@@ -50,7 +50,8 @@ impl CredentialStatus {
     pub fn label(self) -> &'static str {
         match self {
             CredentialStatus::Verified => "Verified",
-            CredentialStatus::Invalid => "Invalid key",
+            // What METRC answers a report sent with it, as Compliance Management shows it too.
+            CredentialStatus::Invalid => "Invalid key — 401 Unauthorized",
             CredentialStatus::LicenseLost => "License lost",
             CredentialStatus::Unverified => "Not verified",
         }

@@ -48,6 +48,9 @@ pub struct SaleRequest {
     pub license_id: i64,
     pub customer_type: String,
     pub transactions: Vec<TransactionRequest>,
+    /// Required for a sale to a patient; empty otherwise.
+    #[serde(default)]
+    pub patient_license_number: String,
 }
 
 /// A checked line of a sale.
@@ -65,6 +68,8 @@ pub struct Sale {
     pub license_id: i64,
     pub customer_type: &'static str,
     pub transactions: Vec<Transaction>,
+    /// Personal data: stored to be sent, never logged.
+    pub patient_license_number: Option<String>,
 }
 
 fn label_field(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> String {
@@ -139,6 +144,22 @@ impl SaleRequest {
                 format!("A sale has at most {MAX_TRANSACTIONS} lines."),
             ));
         }
+        let patient = self.patient_license_number.trim();
+        if customer_type == Some("Patient") && patient.is_empty() {
+            errors.push(FieldError::new(
+                "patient_license_number",
+                "Enter the patient's license number.",
+            ));
+        } else if patient.chars().count() > MAX_LABEL_CHARS
+            || !patient
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            errors.push(FieldError::new(
+                "patient_license_number",
+                "A patient license number has letters, digits and dashes only.",
+            ));
+        }
         let mut transactions = Vec::new();
         for (i, t) in self.transactions.iter().take(MAX_TRANSACTIONS).enumerate() {
             let field = |name: &str| format!("transactions[{i}].{name}");
@@ -179,6 +200,7 @@ impl SaleRequest {
                 license_id: self.license_id,
                 customer_type,
                 transactions,
+                patient_license_number: (!patient.is_empty()).then(|| patient.to_owned()),
             }),
             _ => Err(errors),
         }
@@ -472,6 +494,7 @@ mod tests {
             license_id: 1,
             customer_type: "Tourist".into(),
             transactions: vec![line("", "-1", "Bushels", "1,50")],
+            patient_license_number: String::new(),
         }
         .parse()
         .expect_err("bad");
@@ -489,11 +512,40 @@ mod tests {
     }
 
     #[test]
+    fn a_sale_to_a_patient_names_the_patients_license() {
+        let mut request = SaleRequest {
+            license_id: 7,
+            customer_type: "Patient".into(),
+            transactions: vec![line("1A4402R0010100000000001", "1", "Grams", "10")],
+            patient_license_number: " ".into(),
+        };
+        let fields: Vec<String> = request
+            .parse()
+            .expect_err("required")
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["patient_license_number"]);
+        request.patient_license_number = " CO-P-12345 ".into();
+        assert_eq!(
+            request
+                .parse()
+                .expect("valid")
+                .patient_license_number
+                .as_deref(),
+            Some("CO-P-12345")
+        );
+        request.patient_license_number = "a b".into();
+        assert!(request.parse().is_err());
+    }
+
+    #[test]
     fn a_good_sale_is_trimmed_and_numeric() {
         let sale = SaleRequest {
             license_id: 7,
             customer_type: " Consumer ".into(),
             transactions: vec![line(" 1A4402R0010100000000001 ", "3.5", "Grams", "42")],
+            patient_license_number: String::new(),
         }
         .parse()
         .expect("valid");

@@ -9,7 +9,7 @@ use crate::components::toasts::use_toasts;
 use crate::pages::credentials::local_time;
 use leptos::prelude::*;
 use shared::api::{FieldError, paths};
-use shared::report::{CompliancePage, ComplianceReport, DismissRequest, ReportKind};
+use shared::report::{CompliancePage, ComplianceReport, DismissRequest, ReportKind, ReportStatus};
 
 fn what(r: &ComplianceReport) -> String {
     let kind = match r.report.kind {
@@ -22,11 +22,22 @@ fn what(r: &ComplianceReport) -> String {
     }
 }
 
+/// How long ago, roughly: "4 min", "3 h", "2 d".
+fn age(seconds: i64) -> String {
+    match seconds.max(0) {
+        s if s < 3600 => format!("{} min", s / 60),
+        s if s < 86_400 => format!("{} h", s / 3600),
+        s => format!("{} d", s / 86_400),
+    }
+}
+
 #[component]
 pub fn CompliancePage() -> impl IntoView {
     let toasts = use_toasts();
     let page = Loaded::<CompliancePage>::new(paths::ADMIN_COMPLIANCE);
     let license_filter = RwSignal::new(String::new());
+    let status_filter = RwSignal::new(String::new());
+    let now = (js_sys::Date::now() / 1000.0) as i64;
     let default_for = RwSignal::new(None::<ComplianceReport>);
     let default_open = RwSignal::new(false);
     let busy = RwSignal::new(false);
@@ -79,6 +90,13 @@ pub fn CompliancePage() -> impl IntoView {
                 <option value="">"Every license"</option>
                 {move || licenses().into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
             </select>
+            <label for="compliance-status">"Status"</label>
+            <select id="compliance-status" bind:value=status_filter>
+                <option value="">"Every status"</option>
+                {[ReportStatus::Held, ReportStatus::Pending, ReportStatus::OutcomeUnknown].map(|s| view! {
+                    <option value=s.code()>{s.label()}</option>
+                }).collect_view()}
+            </select>
         </div>
         <table class="admin-table" aria-label="Reports not sent">
             <thead>
@@ -86,7 +104,7 @@ pub fn CompliancePage() -> impl IntoView {
                     <th scope="col">"Report"</th>
                     <th scope="col">"License"</th>
                     <th scope="col">"User"</th>
-                    <th scope="col">"Recorded"</th>
+                    <th scope="col">"Age"</th>
                     <th scope="col">"Key used"</th>
                     <th scope="col">"Status"</th>
                     <th scope="col">"METRC"</th>
@@ -96,8 +114,10 @@ pub fn CompliancePage() -> impl IntoView {
             <tbody>
                 {move || {
                     let only = license_filter.get();
+                    let status = status_filter.get();
                     page.data.get().map(|p| p.reports.into_iter()
                         .filter(|r| only.is_empty() || r.report.license_number == only)
+                        .filter(|r| status.is_empty() || r.report.status.code() == status)
                         .map(|r| {
                             let id = r.report.id;
                             let title = what(&r);
@@ -108,7 +128,7 @@ pub fn CompliancePage() -> impl IntoView {
                                     <th scope="row">{title.clone()}</th>
                                     <td>{r.report.license_number.clone()}</td>
                                     <td>{r.user.clone()}</td>
-                                    <td>{local_time(r.report.recorded_at)}</td>
+                                    <td title=local_time(r.report.recorded_at)>{age(now - r.report.recorded_at)}</td>
                                     <td>{r.report.key_label()}</td>
                                     <td>{r.report.status.label()}</td>
                                     <td>{r.report.reason.clone().unwrap_or_default()}</td>

@@ -123,6 +123,7 @@ fn SaleForm(licenses: Signal<Vec<(String, String)>>, recorded: Callback<()>) -> 
     let quantity = RwSignal::new(String::new());
     let unit = RwSignal::new(String::new());
     let amount = RwSignal::new(String::new());
+    let patient = RwSignal::new(String::new());
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let busy = RwSignal::new(false);
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -137,6 +138,7 @@ fn SaleForm(licenses: Signal<Vec<(String, String)>>, recorded: Callback<()>) -> 
                 unit: unit.get_untracked(),
                 total_amount: amount.get_untracked(),
             }],
+            patient_license_number: patient.get_untracked(),
         };
         let checked = match (license_id, request.parse()) {
             (0, _) => Err(vec![FieldError::new("license_id", "Choose the license.")]),
@@ -161,6 +163,7 @@ fn SaleForm(licenses: Signal<Vec<(String, String)>>, recorded: Callback<()>) -> 
             <TextField id="sale-quantity" label="Quantity" value=quantity error=error_for(errors, "transactions[0].quantity")/>
             <Choice id="sale-unit" label="Unit" value=unit options=fixed(&UNITS) error=error_for(errors, "transactions[0].unit")/>
             <TextField id="sale-amount" label="Total amount" value=amount error=error_for(errors, "transactions[0].total_amount")/>
+            <TextField id="sale-patient" label="Patient license number (patients only)" value=patient error=error_for(errors, "patient_license_number")/>
             <button type="submit" class="primary" disabled=move || busy.get()>"Record sale"</button>
         </form>
     }

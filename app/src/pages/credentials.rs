@@ -192,7 +192,14 @@ fn CredentialCard(credential: CredentialView) -> impl IntoView {
         messages::delete_body(&numbers)
     };
     let status = credential.status.label();
-    let verified = credential.verified_at.map(local_time);
+    // "Last verified …", and the reports held for want of a working key ("2 reports waiting for this key").
+    let mut facts = credential
+        .verified_at
+        .map(|t| format!("Last verified {}", local_time(t)))
+        .unwrap_or_default();
+    if credential.waiting > 0 {
+        facts = format!("{facts} · {}", messages::waiting(credential.waiting));
+    }
 
     view! {
         <section class="credential" role="group" aria-labelledby=labelled_by>
@@ -203,8 +210,7 @@ fn CredentialCard(credential: CredentialView) -> impl IntoView {
                 </span>
             </div>
             // The title already names the provider, the state and the key's last four.
-            <p class="facts">{verified.map(|t| format!("Last verified {t}"))}</p>
-            {(credential.waiting > 0).then(|| view! { <p class="waiting">{messages::waiting(credential.waiting)}</p> })}
+            <p class="facts">{facts}</p>
             <ul class="license-list" aria-label="Licenses">
                 {licenses.iter().map(|l| {
                     let inactive = !l.offered;

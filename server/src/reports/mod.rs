@@ -157,6 +157,7 @@ pub async fn record_sale(
                 total_amount: t.total_amount,
             })
             .collect(),
+        patient_license_number: sale.patient_license_number.clone(),
     };
     finish(&state, tx, id, Some(&external_number), &receipt).await?;
     Ok((

@@ -211,6 +211,53 @@ on_both_databases! {
         assert_eq!(app.sim.receipts("co").len(), 1);
     }
 
+    async fn a_patients_license_number_reaches_metrc_and_nothing_else(app: TestApp) {
+        let licenses = app.add_demo_licenses().await;
+        let (_, staff) = app.signed_in_user("clerk@example.test").await;
+        add_credential(&app, &staff, "CO", &[licenses.colfax], CO_BOTH).await;
+        let patient = "CO-PATIENT-93-4471";
+        let mut body = sale(licenses.colfax, COLFAX);
+        body["customer_type"] = json!("Patient");
+        body["patient_license_number"] = json!(patient);
+        let response = staff.post(app.url("/api/sales")).json(&body).send().await.expect("request");
+        assert_eq!(response.status(), 201);
+        let text = response.text().await.expect("body");
+        assert!(!text.contains(patient), "not echoed: {text}");
+        let recorded: ReportView = serde_json::from_str(&text).expect("report");
+        assert_eq!(settled(&app, &staff, recorded.id).await.status, ReportStatus::Sent);
+        let receipt = app.sim.receipts("co").pop().expect("in METRC");
+        assert_eq!(receipt.body["PatientLicenseNumber"], patient);
+        let listed = staff.get(app.url("/api/reports")).send().await.expect("request").text().await.expect("body");
+        assert!(!listed.contains(patient));
+        assert!(!logs().contains(patient), "a patient number reached the log");
+        // A sale to a patient without one is refused at once.
+        body["patient_license_number"] = json!("");
+        let response = staff.post(app.url("/api/sales")).json(&body).send().await.expect("request");
+        assert_eq!(response.status(), 422);
+    }
+
+    async fn a_deactivated_users_waiting_reports_go_out_under_the_default_key(app: TestApp) {
+        let licenses = app.add_demo_licenses().await;
+        let (_, admin) = app.signed_in_as("avery@example.test", "Avery Admin", Role::Admin).await;
+        let (staff_id, staff) = app.signed_in_user("clerk@example.test").await;
+        add_credential(&app, &staff, "CO", &[licenses.colfax], CO_BOTH).await;
+        assert!(app.sim.revoke_user_key("co", CO_BOTH));
+        let recorded = record(&app, &staff, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        assert_eq!(settled(&app, &staff, recorded.id).await.reason.as_deref(), Some(reasons::UNAUTHORIZED));
+        // The clerk leaves: their key is destroyed; what they recorded still has to reach METRC.
+        let users: shared::admin::UsersAdminPage = admin.get(app.url("/api/admin/users")).send().await.expect("request").json().await.expect("users");
+        let clerk = users.users.iter().find(|u| u.id == staff_id).expect("listed");
+        let response = admin.put(app.url(&format!("/api/admin/users/{staff_id}")))
+            .json(&json!({ "role": "staff", "active": false, "version": clerk.version })).send().await.expect("request");
+        assert_eq!(response.status(), 200);
+        set_default_key(&app, &admin, "CO", CO_MANAGER).await;
+        let started = Instant::now();
+        while receipts_with(&app, "co", recorded.external_number.as_deref().expect("number")).is_empty() && started.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(receipts_with(&app, "co", recorded.external_number.as_deref().expect("number")), [CO_MANAGER]);
+    }
+
     async fn recording_is_refused_at_an_inactive_license_or_another_organizations(app: TestApp) {
         let licenses = app.add_demo_licenses().await;
         let (_, staff) = app.signed_in_user("clerk@example.test").await;
