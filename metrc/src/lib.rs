@@ -231,7 +231,7 @@ impl HttpMetrc {
             // Paced under METRC's limits; the places are held until this attempt is answered.
             let paced = self
                 .pacing
-                .enter(state.code(), vendor, license.map(LicenseNumber::as_str));
+                .enter(state.code(), license.map(LicenseNumber::as_str));
             let Ok(_places) = tokio::time::timeout_at(deadline, paced).await else {
                 return Err(MetrcError::Unavailable("deadline reached".into()));
             };

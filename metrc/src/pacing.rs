@@ -110,12 +110,14 @@ impl Pacing {
             .clone()
     }
 
-    /// Waits until a GET for this vendor key (and license, for a license-scoped call) may start.
-    pub(crate) async fn enter(&self, state: &str, vendor: &str, license: Option<&str>) -> Places {
+    /// Waits until a GET with the state's vendor key (and for the license, for a license-scoped call)
+    /// may start. A state has one vendor key, so its limits are kept per state: the key itself is never
+    /// held here (nor shown by `Debug`).
+    pub(crate) async fn enter(&self, state: &str, license: Option<&str>) -> Places {
         let l = self.limits;
         let mut places = Vec::new();
         let vendor_pacer = self.pacer(
-            format!("{state}/vendor/{vendor}"),
+            format!("{state}/vendor"),
             l.per_vendor_per_second,
             l.per_vendor_concurrent,
         );

@@ -125,3 +125,18 @@ pub async fn create_user(
     .fetch_one(conn)
     .await
 }
+
+/// Serializes changes within one organization: the first statement of a write transaction takes the
+/// organization's row lock (PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serializes writers), so checks
+/// such as "at least one active admin" or "nobody else holds this METRC key" cannot be raced. Admin
+/// changes and every write that stores or destroys a METRC key (`keys::lock`) take it.
+pub async fn lock_organization(
+    tx: &mut sqlx::AnyConnection,
+    organization_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE organizations SET name = name WHERE id = $1")
+        .bind(organization_id)
+        .execute(tx)
+        .await?;
+    Ok(())
+}

@@ -60,6 +60,8 @@ pub enum StartError {
     },
     #[error("could not set up the METRC client: {0}")]
     Metrc(String),
+    #[error("could not read the database at start: {0}")]
+    Query(#[from] sqlx::Error),
     #[error("PUBLIC_URL cannot be used as the trusted origin: {0:?}")]
     Origin(tower_http::csrf::ConfigError),
 }
@@ -80,11 +82,23 @@ impl Application {
             })?;
         let metrc = metrc::HttpMetrc::new(config.metrc.clone())
             .map_err(|e| StartError::Metrc(e.to_string()))?;
+        // Reports held because a stored key could not be read get another chance with this start's
+        // `CREDENTIAL_KEYS`, which is how an operator fixes that.
+        let released = crate::keys::release_unreadable(&mut *db.pool.acquire().await?).await?;
+        if released > 0 {
+            tracing::info!(
+                released,
+                "reports held for an unreadable key are tried again"
+            );
+        }
         let state = AppState {
             db,
+            keys: Arc::new(crate::keys::Custody::new(config.credential_keys.clone())),
             config: Arc::new(config),
             metrc,
             outbox: Arc::new(crate::reports::outbox::Outbox::default()),
+            #[cfg(feature = "test-hooks")]
+            hooks: Arc::default(),
         };
         Ok(Application {
             listener,
@@ -102,6 +116,11 @@ impl Application {
         &self.state.db
     }
 
+    /// What every handler reaches (tests look at it, and set the `test-hooks` pauses through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
     /// Serves until `shutdown` completes, then finishes the requests in flight.
     pub async fn run_until(
         self,
@@ -113,7 +132,7 @@ impl Application {
             self.state.clone(),
             self.state.outbox.clone(),
         ));
-        let health = tokio::spawn(crate::reports::health::run(self.state.clone()));
+        let health = tokio::spawn(crate::keys::health::run(self.state.clone()));
         let router = router(self.state)?;
         let addr = self.listener.local_addr().ok();
         let served = axum::serve(

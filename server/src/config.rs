@@ -11,8 +11,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Everything the server needs to know about its surroundings.
-#[derive(Debug, Clone)]
+/// Everything the server needs to know about its surroundings. Its `Debug` shows the database's kind,
+/// never its URL (which may hold a password); the METRC settings and the credential keys redact their
+/// secrets themselves.
+#[derive(Clone)]
 pub struct Config {
     /// Where the server listens (`BIND_ADDR`).
     pub bind_addr: SocketAddr,
@@ -47,6 +49,36 @@ pub struct Config {
     pub outbox: OutboxConfig,
     /// The background re-check of stored keys.
     pub health: HealthConfig,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let database = self
+            .database_url
+            .split_once(':')
+            .map_or("[redacted]", |(scheme, _)| scheme);
+        f.debug_struct("Config")
+            .field("bind_addr", &self.bind_addr)
+            .field("public_url", &self.public_url)
+            .field("database_url", &format_args!("{database}:[redacted]"))
+            .field("data_dir", &self.data_dir)
+            .field("static_dir", &self.static_dir)
+            .field("metrc", &self.metrc)
+            .field("credential_keys", &self.credential_keys)
+            .field("demo", &self.demo)
+            .field("sessions", &self.sessions)
+            .field("sign_in_limits", &self.sign_in_limits)
+            .field(
+                "verify_attempts_per_minute",
+                &self.verify_attempts_per_minute,
+            )
+            .field("request_timeout", &self.request_timeout)
+            .field("client_ip_header", &self.client_ip_header)
+            .field("log_json", &self.log_json)
+            .field("outbox", &self.outbox)
+            .field("health", &self.health)
+            .finish()
+    }
 }
 
 /// The background re-check of stored METRC keys (`KEY_RECHECK_*`).

@@ -152,3 +152,15 @@ pub fn is_lost_race(error: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+/// Reads a text column through a parser (a code into its enum, a number into its type); a value the
+/// parser refuses is a decode error, never silently dropped.
+pub fn decode<T>(
+    row: &sqlx::any::AnyRow,
+    column: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, sqlx::Error> {
+    use sqlx::Row;
+    let raw: String = row.try_get(column)?;
+    parse(&raw).ok_or_else(|| sqlx::Error::Decode(format!("{column} {raw:?} is not known").into()))
+}

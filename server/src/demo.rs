@@ -127,10 +127,10 @@ async fn seed_default_key(
     let malformed = |e: &dyn std::fmt::Display| SeedError::Malformed(e.to_string());
     let key = MetrcUserKey::parse(CO_DEFAULT_KEY).map_err(|e| malformed(&e))?;
     let reached = CO_DEFAULT_KEY_REACHES.map(str::to_owned);
-    crate::admin::integration::write_default_key(
+    crate::keys::store_default_key(
         tx,
-        keys,
-        crate::admin::integration::DefaultKeyWrite {
+        &crate::keys::Custody::new(keys.clone()),
+        crate::keys::DefaultKeyWrite {
             organization_id,
             state: StateCode::parse("CO").map_err(|e| malformed(&e))?,
             key: &key,

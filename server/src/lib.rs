@@ -12,6 +12,8 @@ pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod hooks;
+pub mod keys;
 pub mod licenses;
 pub mod passwords;
 pub mod rate_limit;
@@ -30,4 +32,9 @@ pub struct AppState {
     pub metrc: metrc::HttpMetrc,
     /// Wakes this process's outbox worker.
     pub outbox: Arc<reports::outbox::Outbox>,
+    /// Every stored METRC key is sealed and opened through it.
+    pub keys: Arc<keys::Custody>,
+    /// Pauses a test asked for (the `test-hooks` feature only).
+    #[cfg(feature = "test-hooks")]
+    pub hooks: Arc<hooks::Hooks>,
 }

@@ -78,10 +78,12 @@ async fn rotate(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match server::credentials::rotate(&db, &config.credential_keys).await {
+    let custody = server::keys::Custody::new(config.credential_keys.clone());
+    match server::keys::rotate::rotate(&db, &custody).await {
         Ok(done) => {
             tracing::info!(
                 credentials = done.credentials,
+                default_keys = done.default_keys,
                 key = config.credential_keys.active_id(),
                 "re-encrypted every stored key under the active key"
             );

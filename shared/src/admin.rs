@@ -300,12 +300,23 @@ pub struct SetupLink {
     pub expires_at: i64,
 }
 
-/// `POST /api/password-setup`: the token of a set-up link and the chosen password.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /api/password-setup`: the token of a set-up link and the chosen password. Its `Debug` shows
+/// none of them.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetPasswordRequest {
     pub token: String,
     pub password: String,
     pub confirm: String,
+}
+
+impl std::fmt::Debug for SetPasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetPasswordRequest")
+            .field("token", &crate::redacted(&self.token))
+            .field("password", &crate::redacted(&self.password))
+            .field("confirm", &crate::redacted(&self.confirm))
+            .finish()
+    }
 }
 
 impl SetPasswordRequest {
@@ -470,12 +481,21 @@ pub struct IntegrationPage {
     pub states: Vec<StateIntegration>,
 }
 
-/// `PUT /api/admin/integration/{state}/default-key`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `PUT /api/admin/integration/{state}/default-key`. Its `Debug` never shows the key.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DefaultKeyRequest {
     pub key: String,
     /// The version replaced; `None` when the state has no default key yet.
     pub version: Option<i64>,
+}
+
+impl std::fmt::Debug for DefaultKeyRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DefaultKeyRequest")
+            .field("key", &crate::redacted(&self.key))
+            .field("version", &self.version)
+            .finish()
+    }
 }
 
 impl DefaultKeyRequest {

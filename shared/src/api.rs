@@ -157,17 +157,34 @@ impl FieldError {
 pub const MAX_PASSWORD_LEN: usize = 1024;
 
 /// `POST /api/session`: sign in.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignInRequest {
     pub email: String,
     pub password: String,
 }
 
-/// A sign-in request whose fields passed the shared rules.
-#[derive(Debug)]
+impl std::fmt::Debug for SignInRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInRequest")
+            .field("email", &self.email)
+            .field("password", &crate::redacted(&self.password))
+            .finish()
+    }
+}
+
+/// A sign-in request whose fields passed the shared rules. Its `Debug` never shows the password.
 pub struct SignIn {
     pub email: Email,
     pub password: String,
+}
+
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignIn")
+            .field("email", &self.email)
+            .field("password", &crate::redacted(&self.password))
+            .finish()
+    }
 }
 
 impl SignInRequest {

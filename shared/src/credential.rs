@@ -5,6 +5,7 @@
 //! user's other credentials. [`CredentialRequest::parse`] takes that context, so the browser checks a
 //! draft against the page it shows and the server checks it again against the database.
 
+use crate::LicenseNumber;
 use crate::api::FieldError;
 use crate::metrc_key::MetrcUserKey;
 use crate::provider::Provider;
@@ -62,7 +63,7 @@ impl CredentialStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LicenseOption {
     pub id: i64,
-    pub number: String,
+    pub number: LicenseNumber,
     pub name: String,
     pub state: StateCode,
     pub provider: Provider,
@@ -170,8 +171,9 @@ impl CredentialsPage {
     }
 }
 
-/// `POST /api/credentials` (new) and `PUT /api/credentials/{id}` (edit): raw, as typed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /api/credentials` (new) and `PUT /api/credentials/{id}` (edit): raw, as typed. Its `Debug`
+/// never shows the key.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialRequest {
     pub provider: String,
     pub state: String,
@@ -182,6 +184,18 @@ pub struct CredentialRequest {
     /// On an edit, the version the user saw.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+}
+
+impl std::fmt::Debug for CredentialRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialRequest")
+            .field("provider", &self.provider)
+            .field("state", &self.state)
+            .field("license_ids", &self.license_ids)
+            .field("key", &crate::redacted(&self.key))
+            .field("version", &self.version)
+            .finish()
+    }
 }
 
 /// The most licenses one credential may name (bounds the work of one request).
@@ -353,7 +367,7 @@ mod tests {
     fn license(id: i64, number: &str, state: &str) -> LicenseOption {
         LicenseOption {
             id,
-            number: number.into(),
+            number: LicenseNumber::parse(number).expect("valid number"),
             name: format!("Store {id}"),
             state: StateCode::parse(state).expect("state"),
             provider: Provider::Metrc,

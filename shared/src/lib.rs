@@ -37,6 +37,11 @@ macro_rules! string_newtype {
     };
 }
 
+/// How a secret or personal field shows in `Debug`: whether it was given, never what it is.
+pub(crate) fn redacted(value: &str) -> &'static str {
+    if value.is_empty() { "" } else { "[redacted]" }
+}
+
 pub mod admin;
 pub mod api;
 pub mod credential;

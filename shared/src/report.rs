@@ -4,6 +4,7 @@
 //! Quantities and amounts travel as typed text and are parsed here, so "1,5" or "abc" is a field error
 //! with a sentence, never a deserialization failure.
 
+use crate::LicenseNumber;
 use crate::api::FieldError;
 use serde::{Deserialize, Serialize};
 
@@ -42,8 +43,9 @@ pub struct TransactionRequest {
     pub total_amount: String,
 }
 
-/// `POST /api/sales`: a sale at one of the organization's licenses, by the signed-in user.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /api/sales`: a sale at one of the organization's licenses, by the signed-in user. Its `Debug`
+/// never shows the patient's license number (personal data).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SaleRequest {
     pub license_id: i64,
     pub customer_type: String,
@@ -51,6 +53,20 @@ pub struct SaleRequest {
     /// Required for a sale to a patient; empty otherwise.
     #[serde(default)]
     pub patient_license_number: String,
+}
+
+impl std::fmt::Debug for SaleRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaleRequest")
+            .field("license_id", &self.license_id)
+            .field("customer_type", &self.customer_type)
+            .field("transactions", &self.transactions)
+            .field(
+                "patient_license_number",
+                &crate::redacted(&self.patient_license_number),
+            )
+            .finish()
+    }
 }
 
 /// A checked line of a sale.
@@ -62,14 +78,28 @@ pub struct Transaction {
     pub total_amount: f64,
 }
 
-/// A sale that passed the rules.
-#[derive(Debug, Clone, PartialEq)]
+/// A sale that passed the rules. Its `Debug` never shows the patient's license number.
+#[derive(Clone, PartialEq)]
 pub struct Sale {
     pub license_id: i64,
     pub customer_type: &'static str,
     pub transactions: Vec<Transaction>,
     /// Personal data: stored to be sent, never logged.
     pub patient_license_number: Option<String>,
+}
+
+impl std::fmt::Debug for Sale {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sale")
+            .field("license_id", &self.license_id)
+            .field("customer_type", &self.customer_type)
+            .field("transactions", &self.transactions)
+            .field(
+                "patient_license_number",
+                &self.patient_license_number.as_deref().map(crate::redacted),
+            )
+            .finish()
+    }
 }
 
 fn label_field(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> String {
@@ -371,6 +401,7 @@ pub mod reasons {
     pub const UNAUTHORIZED: &str = "401 Unauthorized";
     pub const OUTCOME_UNKNOWN: &str = "Outcome unknown — check METRC";
     pub const PERMISSION_MISSING: &str = "METRC permission missing for this action";
+    pub const KEY_UNREADABLE: &str = "Stored key cannot be read — an operator must act";
 
     pub fn no_access(license: &str) -> String {
         format!("No access to {license}")
@@ -378,6 +409,94 @@ pub mod reasons {
 
     pub fn no_credential(license: &str) -> String {
         format!("No credential for {license}")
+    }
+}
+
+/// Why a report is held. Written to the store as its sentence ([`HoldReason::text`]) and what it waits
+/// for ([`HoldReason::held_for`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HoldReason {
+    /// The user's own key is invalid: what METRC answered a report sent with it.
+    Unauthorized,
+    /// The user's own key no longer reaches this license.
+    NoAccess(LicenseNumber),
+    /// No key covers the license: no credential of the user's, and no default key reaching it.
+    NoCredential(LicenseNumber),
+    /// The stored key cannot be opened by this server (its server key is gone from `CREDENTIAL_KEYS`, or
+    /// the row is damaged): an operator must act, not the user.
+    KeyUnreadable,
+    /// METRC took the key but refused the call: a permission is missing in METRC.
+    PermissionMissing,
+    /// METRC refused the report's content: its own messages.
+    Refused(String),
+}
+
+impl HoldReason {
+    /// The sentence stored and shown.
+    pub fn text(&self) -> String {
+        match self {
+            HoldReason::Unauthorized => reasons::UNAUTHORIZED.to_owned(),
+            HoldReason::NoAccess(license) => reasons::no_access(license.as_str()),
+            HoldReason::NoCredential(license) => reasons::no_credential(license.as_str()),
+            HoldReason::KeyUnreadable => reasons::KEY_UNREADABLE.to_owned(),
+            HoldReason::PermissionMissing => reasons::PERMISSION_MISSING.to_owned(),
+            HoldReason::Refused(messages) => messages.clone(),
+        }
+    }
+
+    /// What the report waits for: a usable key (it goes again by itself once one covers it), or a person
+    /// to fix or dismiss it.
+    pub fn held_for(&self) -> HeldFor {
+        match self {
+            HoldReason::Unauthorized
+            | HoldReason::NoAccess(_)
+            | HoldReason::NoCredential(_)
+            | HoldReason::KeyUnreadable => HeldFor::Key,
+            HoldReason::PermissionMissing | HoldReason::Refused(_) => HeldFor::Fix,
+        }
+    }
+}
+
+/// What a held report waits for, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldFor {
+    /// A usable key.
+    Key,
+    /// A person.
+    Fix,
+}
+
+impl HeldFor {
+    pub fn code(self) -> &'static str {
+        match self {
+            HeldFor::Key => "key",
+            HeldFor::Fix => "fix",
+        }
+    }
+}
+
+/// The key a report went (or was to go) under: never which key, only whose kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyUsed {
+    /// The recorder's own credential.
+    Credential,
+    /// The organization's default key for the state.
+    Default,
+}
+
+impl KeyUsed {
+    pub fn code(self) -> &'static str {
+        match self {
+            KeyUsed::Credential => "credential",
+            KeyUsed::Default => "default",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [KeyUsed::Credential, KeyUsed::Default]
+            .into_iter()
+            .find(|k| k.code() == code)
     }
 }
 
@@ -391,8 +510,8 @@ pub struct ReportView {
     /// The receipt's `ExternalReceiptNumber` (sales only).
     pub external_number: Option<String>,
     pub status: ReportStatus,
-    /// `"own"` or `"default"` once a key was chosen.
-    pub key_used: Option<String>,
+    /// Once a key was chosen: the recorder's own or the default key.
+    pub key_used: Option<KeyUsed>,
     /// METRC's status code or our hold reason, and its message.
     pub reason: Option<String>,
     /// Unix seconds.
@@ -403,10 +522,10 @@ pub struct ReportView {
 impl ReportView {
     /// Which key it went (or was to go) under, as the pages say it.
     pub fn key_label(&self) -> &'static str {
-        match self.key_used.as_deref() {
-            Some("credential") => "own key",
-            Some("default") => "default key",
-            _ => "—",
+        match self.key_used {
+            Some(KeyUsed::Credential) => "own key",
+            Some(KeyUsed::Default) => "default key",
+            None => "—",
         }
     }
 }

@@ -98,7 +98,7 @@ pub fn LicenseMultiSelect(
         let numbers: Vec<String> = options.with(|o| {
             o.iter()
                 .filter(|l| chosen.contains(&l.id))
-                .map(|l| l.number.clone())
+                .map(|l| l.number.to_string())
                 .collect()
         });
         if numbers.is_empty() {

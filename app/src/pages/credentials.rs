@@ -161,7 +161,7 @@ fn CredentialCard(credential: CredentialView) -> impl IntoView {
                 .collect()
         })
         .unwrap_or_default();
-    let numbers: Vec<String> = licenses.iter().map(|l| l.number.clone()).collect();
+    let numbers: Vec<String> = licenses.iter().map(|l| l.number.to_string()).collect();
     let confirming = RwSignal::new(false);
     let deleting = RwSignal::new(false);
     let delete = Callback::new(move |()| {

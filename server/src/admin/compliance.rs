@@ -14,8 +14,15 @@ use crate::reports::{VIEW_COLUMNS, view};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
-use shared::report::{CompliancePage, ComplianceReport, DismissRequest, WAITING};
+use shared::report::{CompliancePage, ComplianceReport, DismissRequest, ReportStatus, WAITING};
 use sqlx::{AnyConnection, Row};
+
+/// The statuses of the reports Compliance Management lists: not sent, and not dismissed.
+const NOT_SENT: [ReportStatus; 3] = [
+    ReportStatus::Pending,
+    ReportStatus::Held,
+    ReportStatus::OutcomeUnknown,
+];
 
 /// How many reports the page lists at most (oldest first: the ones closest to a reporting deadline).
 const LIMIT: i64 = 500;
@@ -29,11 +36,15 @@ pub async fn page(
     let sql = format!(
         "SELECT {VIEW_COLUMNS}, u.display_name FROM reports r JOIN licenses l ON l.id = r.license_id \
          JOIN users u ON u.id = r.user_id \
-         WHERE r.organization_id = $1 AND r.status IN ('pending', 'held', 'outcome_unknown') \
+         WHERE r.organization_id = $1 AND r.status IN ($2, $3, $4) \
          ORDER BY r.id LIMIT {LIMIT}"
     );
+    let [pending, held, unknown] = NOT_SENT.map(ReportStatus::code);
     let reports = sqlx::query(&sql)
         .bind(admin.organization_id)
+        .bind(pending)
+        .bind(held)
+        .bind(unknown)
         .fetch_all(&mut *conn)
         .await?
         .iter()
@@ -45,12 +56,15 @@ pub async fn page(
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let counts: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT CASE WHEN status = 'pending' THEN $2 ELSE COALESCE(reason, status) END AS why, COUNT(*) AS n \
-         FROM reports WHERE organization_id = $1 AND status IN ('pending', 'held', 'outcome_unknown') \
+        "SELECT CASE WHEN status = $3 THEN $2 ELSE COALESCE(reason, status) END AS why, COUNT(*) AS n \
+         FROM reports WHERE organization_id = $1 AND status IN ($3, $4, $5) \
          GROUP BY why ORDER BY n DESC, why",
     )
     .bind(admin.organization_id)
     .bind(WAITING)
+    .bind(pending)
+    .bind(held)
+    .bind(unknown)
     .fetch_all(&mut *conn)
     .await?;
     Ok((NO_STORE, Json(CompliancePage { reports, counts })))
@@ -64,10 +78,13 @@ async fn open_report(
 ) -> Result<(i64, i64, String), AppError> {
     let row: Option<(i64, i64, String, Option<String>)> = sqlx::query_as(
         "SELECT license_id, user_id, kind, external_number FROM reports \
-         WHERE id = $1 AND organization_id = $2 AND status IN ('pending', 'held', 'outcome_unknown')",
+         WHERE id = $1 AND organization_id = $2 AND status IN ($3, $4, $5)",
     )
     .bind(id)
     .bind(organization_id)
+    .bind(ReportStatus::Pending.code())
+    .bind(ReportStatus::Held.code())
+    .bind(ReportStatus::OutcomeUnknown.code())
     .fetch_optional(&mut *tx)
     .await?;
     let (license_id, user_id, kind, external) = row.ok_or(AppError::NotFound)?;
@@ -88,12 +105,13 @@ async fn resend(
     let mut tx = state.db.begin_write().await.map_err(busy)?;
     let (license_id, user_id, what) = open_report(&mut tx, admin.organization_id, id).await?;
     sqlx::query(
-        "UPDATE reports SET status = 'pending', held_for = NULL, next_attempt_at = $1, \
+        "UPDATE reports SET status = $4, held_for = NULL, next_attempt_at = $1, \
          force_default = $2 WHERE id = $3",
     )
     .bind(now_unix())
     .bind(default_key)
     .bind(id)
+    .bind(ReportStatus::Pending.code())
     .execute(&mut *tx)
     .await?;
     let action = if default_key {
@@ -143,9 +161,10 @@ pub async fn dismiss(
     let reason = body.parse().map_err(AppError::Validation)?;
     let mut tx = state.db.begin_write().await.map_err(busy)?;
     let (license_id, user_id, what) = open_report(&mut tx, admin.organization_id, id).await?;
-    sqlx::query("UPDATE reports SET status = 'dismissed', reason = $1 WHERE id = $2")
+    sqlx::query("UPDATE reports SET status = $3, reason = $1 WHERE id = $2")
         .bind(format!("Dismissed: {reason}"))
         .bind(id)
+        .bind(ReportStatus::Dismissed.code())
         .execute(&mut *tx)
         .await?;
     audit::record(

@@ -7,7 +7,7 @@
 
 use super::{AdminUser, NO_STORE};
 use crate::AppState;
-use crate::credentials::decode;
+use crate::db::decode;
 use crate::error::AppError;
 use axum::Json;
 use axum::extract::{Query, State};
@@ -48,10 +48,11 @@ pub async fn page(
         "SELECT l.id, l.number, l.display_name, l.state, \
          CASE WHEN EXISTS (SELECT 1 FROM default_keys dk JOIN default_key_reaches r ON r.default_key_id = dk.id \
            WHERE dk.organization_id = l.organization_id AND dk.provider = l.provider AND dk.state = l.state \
-           AND dk.status = 'verified' AND r.license_number = l.number) THEN 1 ELSE 0 END AS by_default \
+           AND dk.status = $2 AND r.license_number = l.number) THEN 1 ELSE 0 END AS by_default \
          FROM licenses l WHERE l.organization_id = $1 AND l.active AND l.tracked ORDER BY l.state, l.number",
     )
     .bind(organization)
+    .bind(CredentialStatus::Verified.code())
     .fetch_all(&mut *conn)
     .await?
     {

@@ -6,32 +6,25 @@
 //! transaction stores the sealed key and the license numbers METRC said it reaches.
 
 use super::licenses::busy;
-use super::{AdminUser, NO_STORE, lock_organization};
+use super::{AdminUser, NO_STORE};
 use crate::AppState;
 use crate::accounts::User;
 use crate::audit::{self, Entry};
-use crate::credentials::{KeyHolder, decode, key_holders};
-use crate::crypto::CredentialKeys;
-use crate::db::now_unix;
+use crate::db::decode;
 use crate::error::{ApiJson, AppError};
+use crate::keys::answer::{Offered, Refusal, someone_elses, verdict};
+use crate::keys::{self, DefaultKeyWrite};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use metrc::{Metrc, MetrcError};
+use metrc::Metrc;
 use shared::admin::{
     DefaultKeyRequest, DefaultKeyView, IntegrationLicense, IntegrationPage, StateIntegration,
-    messages,
 };
-use shared::api::ErrorCode;
 use shared::credential::CredentialStatus;
 use shared::{MetrcUserKey, StateCode};
 use sqlx::{AnyConnection, Row};
-
-/// The owner a default key is sealed to: it opens only as this organization's key for this state.
-pub fn owner(organization_id: i64, state: StateCode) -> String {
-    format!("organization:{organization_id}/default/{}", state.code())
-}
 
 /// The page: every state the organization has licenses in, with its default key and licenses.
 pub async fn load(
@@ -134,7 +127,6 @@ pub async fn set_default_key(
 ) -> Result<impl IntoResponse, AppError> {
     let us = state_of(&raw_state)?;
     let key = body.parse().map_err(AppError::Validation)?;
-    let keys = &state.config.credential_keys;
     {
         let mut conn = state.db.pool.acquire().await?;
         let licenses_here: i64 = sqlx::query_scalar(
@@ -150,34 +142,37 @@ pub async fn set_default_key(
                 us.name()
             )));
         }
-        check_not_personal(&mut conn, &state, &admin, &key).await?;
     }
+    // Every attempt counts, a refused one too: offering people's keys one after another is what the
+    // limit is for.
     crate::rate_limit::check_verify(&state.db, state.config.verify_attempts_per_minute, admin.id)
         .await?;
+    {
+        let mut conn = state.db.pool.acquire().await?;
+        if let Err(refusal) = not_personal(&mut conn, &state, &admin, &key).await? {
+            return Err(refused(&state, &admin, us, &key, refusal).await?);
+        }
+    }
 
-    let outcome = state.metrc.verify_key(us, &key, &[]).await;
-    let reached: Vec<String> =
-        match outcome {
-            Ok(check) => check
-                .reached
-                .into_iter()
-                .map(|f| f.license_number)
-                .collect(),
-            Err(error) => {
-                let (result, answer) = refusal(us, error);
-                audit::record_alone(
-                    &state.db,
-                    &Entry::admin(&admin, None, "default_key_verify_failed", result)
-                        .detail(format!("{}: key ••••{}", us.code(), key.last_four())),
-                )
-                .await?;
-                return Err(answer);
-            }
-        };
+    let reached: Vec<String> = match verdict(
+        Offered::DefaultKey,
+        us,
+        state.metrc.verify_key(us, &key, &[]).await,
+    ) {
+        Ok(check) => check
+            .reached
+            .into_iter()
+            .map(|f| f.license_number)
+            .collect(),
+        Err(refusal) => return Err(refused(&state, &admin, us, &key, refusal).await?),
+    };
 
     let mut tx = state.db.begin_write().await.map_err(busy)?;
-    lock_organization(&mut tx, admin.organization_id).await?;
-    check_not_personal(&mut tx, &state, &admin, &key).await?;
+    keys::lock(&mut tx, admin.organization_id).await?;
+    if let Err(refusal) = not_personal(&mut tx, &state, &admin, &key).await? {
+        tx.rollback().await?;
+        return Err(refused(&state, &admin, us, &key, refusal).await?);
+    }
     let existing: Option<(i64, i64)> = sqlx::query_as(
         "SELECT id, version FROM default_keys WHERE organization_id = $1 AND provider = 'metrc' AND state = $2",
     )
@@ -191,9 +186,9 @@ pub async fn set_default_key(
             us.name()
         )));
     }
-    write_default_key(
+    keys::store_default_key(
         &mut tx,
-        keys,
+        &state.keys,
         DefaultKeyWrite {
             organization_id: admin.organization_id,
             state: us,
@@ -243,96 +238,11 @@ pub async fn set_default_key(
     )
     .await?;
     // Reports held for want of any key in this state go out again now.
-    crate::reports::outbox::replay_for_default_key(&mut tx, admin.organization_id, us).await?;
+    keys::release_in_state(&mut tx, admin.organization_id, us).await?;
     tx.commit().await.map_err(busy)?;
     state.outbox.wake();
     tracing::info!(state = us.code(), "default key saved");
     Ok((NO_STORE, Json(saved)))
-}
-
-/// What [`write_default_key`] stores.
-#[derive(Debug)]
-pub struct DefaultKeyWrite<'a> {
-    pub organization_id: i64,
-    pub state: StateCode,
-    pub key: &'a MetrcUserKey,
-    /// The license numbers METRC said the key reaches.
-    pub reached: &'a [String],
-    pub admin_id: i64,
-    /// The row replaced, if the state has a default key already.
-    pub existing: Option<i64>,
-}
-
-/// Stores a verified default key, sealed and fingerprinted, with the license numbers it reaches, inside
-/// the caller's transaction. Returns the row's id.
-pub async fn write_default_key(
-    tx: &mut AnyConnection,
-    keys: &CredentialKeys,
-    write: DefaultKeyWrite<'_>,
-) -> Result<i64, sqlx::Error> {
-    let sealed = keys.seal(&owner(write.organization_id, write.state), write.key);
-    let fingerprint = keys.fingerprint(write.key);
-    let now = now_unix();
-    let id: i64 = match write.existing {
-        None => {
-            sqlx::query_scalar(
-                "INSERT INTO default_keys (organization_id, provider, state, key_id, key_ciphertext, \
-                 fingerprint_key_id, key_fingerprint, key_last_four, status, verified_at, version, updated_by, updated_at) \
-                 VALUES ($1, 'metrc', $2, $3, $4, $5, $6, $7, 'verified', $8, 1, $9, $8) RETURNING id",
-            )
-            .bind(write.organization_id)
-            .bind(write.state.code())
-            .bind(sealed.key_id)
-            .bind(sealed.ciphertext)
-            .bind(fingerprint.key_id)
-            .bind(fingerprint.value)
-            .bind(write.key.last_four())
-            .bind(now)
-            .bind(write.admin_id)
-            .fetch_one(&mut *tx)
-            .await?
-        }
-        Some(id) => {
-            sqlx::query(
-                "UPDATE default_keys SET key_id = $1, key_ciphertext = $2, fingerprint_key_id = $3, \
-                 key_fingerprint = $4, key_last_four = $5, status = 'verified', verified_at = $6, \
-                 updated_at = $6, updated_by = $7, version = version + 1 WHERE id = $8",
-            )
-            .bind(sealed.key_id)
-            .bind(sealed.ciphertext)
-            .bind(fingerprint.key_id)
-            .bind(fingerprint.value)
-            .bind(write.key.last_four())
-            .bind(now)
-            .bind(write.admin_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("DELETE FROM default_key_reaches WHERE default_key_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            id
-        }
-    };
-    let mut numbers: Vec<&str> = write.reached.iter().map(String::as_str).collect();
-    numbers.sort_unstable();
-    numbers.dedup();
-    if !numbers.is_empty() {
-        let rows: Vec<String> = (0..numbers.len())
-            .map(|i| format!("($1, ${})", i + 2))
-            .collect();
-        let sql = format!(
-            "INSERT INTO default_key_reaches (default_key_id, license_number) VALUES {}",
-            rows.join(", ")
-        );
-        let mut insert = sqlx::query(&sql).bind(id);
-        for n in numbers {
-            insert = insert.bind(n);
-        }
-        insert.execute(&mut *tx).await?;
-    }
-    Ok(id)
 }
 
 /// `DELETE /api/admin/integration/{state}/default-key`.
@@ -343,6 +253,7 @@ pub async fn remove_default_key(
 ) -> Result<impl IntoResponse, AppError> {
     let us = state_of(&raw_state)?;
     let mut tx = state.db.begin_write().await.map_err(busy)?;
+    keys::lock(&mut tx, admin.organization_id).await?;
     let removed: Option<String> = sqlx::query_scalar(
         "DELETE FROM default_keys WHERE organization_id = $1 AND provider = 'metrc' AND state = $2 \
          RETURNING key_last_four",
@@ -367,54 +278,34 @@ pub async fn remove_default_key(
 }
 
 /// A person's own key (on a credential) cannot become the default key: reports under it would name them.
-async fn check_not_personal(
+async fn not_personal(
     conn: &mut AnyConnection,
     state: &AppState,
     admin: &User,
     key: &MetrcUserKey,
-) -> Result<(), AppError> {
-    let holders = key_holders(
-        conn,
-        &state.config.credential_keys,
-        admin.organization_id,
-        key,
-    )
-    .await?;
-    if holders
-        .iter()
-        .any(|h| matches!(h, KeyHolder::Credential { .. }))
-    {
-        return Err(AppError::Rejected(
-            StatusCode::CONFLICT,
-            ErrorCode::KeyBelongsToAnother,
-            messages::DEFAULT_KEY_IS_PERSONAL.to_owned(),
-        ));
-    }
-    Ok(())
+) -> Result<Result<(), Refusal>, AppError> {
+    let stored = keys::holders(conn, &state.keys, admin.organization_id, key).await?;
+    Ok(keys::for_organization(&stored).map_err(|class| someone_elses(Offered::DefaultKey, class)))
 }
 
-/// METRC's refusal as the admin's answer, and the audit result.
-fn refusal(us: StateCode, error: MetrcError) -> (&'static str, AppError) {
-    match error {
-        MetrcError::InvalidKey => (
-            "key_invalid",
-            AppError::Rejected(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ErrorCode::MetrcKeyInvalid,
-                messages::default_key_invalid(us),
-            ),
-        ),
-        other => {
-            tracing::warn!(error = %other, "METRC could not be reached for a default key check");
-            (
-                "metrc_unavailable",
-                AppError::Rejected(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    ErrorCode::MetrcUnavailable,
-                    "METRC could not be reached. The default key was not changed; please try again."
-                        .to_owned(),
-                ),
-            )
-        }
-    }
+/// Audits a refused default key (never the key: its last four at most, and whose kind of key it was) and
+/// gives the answer.
+async fn refused(
+    state: &AppState,
+    admin: &User,
+    us: StateCode,
+    key: &MetrcUserKey,
+    refusal: Refusal,
+) -> Result<AppError, AppError> {
+    audit::record_alone(
+        &state.db,
+        &Entry::admin(admin, None, "default_key_verify_failed", refusal.result).detail(format!(
+            "{}: key ••••{}{}",
+            us.code(),
+            key.last_four(),
+            refusal.detail()
+        )),
+    )
+    .await?;
+    Ok(refusal.error)
 }

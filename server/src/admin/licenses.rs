@@ -1,10 +1,11 @@
 //! Organization Management > Licenses: list, add, change (name, type, time zone, tracked, active).
 //! A license's number and state never change (the schema refuses it too).
 
-use super::{AdminUser, NO_STORE, lock_organization, read_rows};
+use super::{AdminUser, NO_STORE, read_rows};
 use crate::AppState;
+use crate::accounts::lock_organization;
 use crate::audit::{self, Entry};
-use crate::credentials::decode;
+use crate::db::decode;
 use crate::error::{ApiJson, AppError};
 use crate::licenses::{self as store, LicenseError, NewLicense};
 use axum::Json;

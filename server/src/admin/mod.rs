@@ -93,17 +93,3 @@ pub async fn read_rows<T>(
     }
     query.fetch_all(conn).await?.iter().map(read).collect()
 }
-
-/// Serializes admin changes within one organization: the first statement of a write transaction takes
-/// the organization's row lock (PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serializes writers), so
-/// checks such as "at least one active admin" cannot be raced.
-pub async fn lock_organization(
-    tx: &mut sqlx::AnyConnection,
-    organization_id: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE organizations SET name = name WHERE id = $1")
-        .bind(organization_id)
-        .execute(tx)
-        .await?;
-    Ok(())
-}

@@ -5,8 +5,9 @@
 //! credentials are deleted); the audit trail keeps them.
 
 use super::licenses::busy;
-use super::{AdminUser, NO_STORE, lock_organization, read_rows};
+use super::{AdminUser, NO_STORE, read_rows};
 use crate::AppState;
+use crate::accounts::lock_organization;
 use crate::accounts::{self, NewUser};
 use crate::audit::{self, Entry};
 use crate::db::{is_unique_violation, now_unix};
@@ -37,7 +38,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<UserAdminView, sqlx::Error> {
         id: row.try_get("id")?,
         email: row.try_get("email")?,
         display_name: row.try_get("display_name")?,
-        role: crate::credentials::decode(row, "role", Role::from_code)?,
+        role: crate::db::decode(row, "role", Role::from_code)?,
         active: row.try_get::<i64, _>("active")? != 0,
         has_password: row.try_get::<i64, _>("has_password")? != 0,
         version: row.try_get("version")?,

@@ -4,12 +4,11 @@
 //! the worker in [`outbox`] sends it. The acting user is always the session's user. A receipt gets an
 //! `ExternalReceiptNumber` unique per license (a constraint), and its time is the facility's wall clock.
 
-pub mod health;
 pub mod outbox;
 
 use crate::AppState;
 use crate::accounts::User;
-use crate::credentials::decode;
+use crate::db::decode;
 use crate::db::now_unix;
 use crate::error::{ApiJson, AppError};
 use crate::sessions::CurrentUser;
@@ -17,7 +16,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use shared::report::{AdjustmentRequest, ReportKind, ReportStatus, ReportView, SaleRequest};
+use shared::report::{
+    AdjustmentRequest, KeyUsed, ReportKind, ReportStatus, ReportView, SaleRequest,
+};
 use sqlx::{AnyConnection, Row};
 
 const NO_STORE: [(header::HeaderName, &str); 1] = [(header::CACHE_CONTROL, "no-store")];
@@ -77,13 +78,14 @@ async fn insert_report(
 ) -> Result<i64, AppError> {
     Ok(sqlx::query_scalar(
         "INSERT INTO reports (organization_id, license_id, user_id, kind, payload, status, next_attempt_at, recorded_at) \
-         VALUES ($1, $2, $3, $4, '', 'pending', $5, $5) RETURNING id",
+         VALUES ($1, $2, $3, $4, '', $6, $5, $5) RETURNING id",
     )
     .bind(user.organization_id)
     .bind(license_id)
     .bind(user.id)
     .bind(kind.code())
     .bind(now)
+    .bind(ReportStatus::Pending.code())
     .fetch_one(tx)
     .await?)
 }
@@ -225,7 +227,10 @@ pub fn view(row: &sqlx::any::AnyRow) -> Result<ReportView, sqlx::Error> {
         license_number: row.try_get("number")?,
         external_number: row.try_get("external_number")?,
         status: decode(row, "status", ReportStatus::from_code)?,
-        key_used: row.try_get("key_used")?,
+        key_used: match row.try_get::<Option<String>, _>("key_used")? {
+            Some(_) => Some(decode(row, "key_used", KeyUsed::from_code)?),
+            None => None,
+        },
         reason: row.try_get("reason")?,
         recorded_at: row.try_get("recorded_at")?,
         sent_at: row.try_get("sent_at")?,

@@ -13,11 +13,13 @@
 //! license; otherwise none (held "No credential for …", sent by itself once a key covers it).
 
 use crate::AppState;
-use crate::crypto::{CredentialKeys, Sealed};
-use crate::db::{Backend, now_unix};
+use crate::crypto::Sealed;
+use crate::db::{Backend, decode, now_unix};
+use crate::keys::{self, Holder, KeyRef};
 use metrc::reports::{Adjustment, Delivery, Receipt};
 use metrc::{Metrc, MetrcError};
-use shared::report::{ReportKind, reasons};
+use shared::credential::CredentialStatus;
+use shared::report::{HoldReason, KeyUsed, ReportKind, ReportStatus, reasons};
 use shared::{LicenseNumber, MetrcUserKey, StateCode};
 use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeMap, HashMap};
@@ -79,7 +81,7 @@ struct Due {
     user_id: i64,
     organization_id: i64,
     license_id: i64,
-    license_number: String,
+    license_number: LicenseNumber,
     state: StateCode,
     attempts: i64,
     /// An admin chose "Resend with default key".
@@ -88,48 +90,48 @@ struct Due {
     interrupted: bool,
 }
 
-/// The key a group of reports goes out under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-enum KeyRef {
-    Credential(i64),
-    Default(i64),
+/// What the report stores of the key it went under: whose kind, and the credential's id.
+fn key_used(key: KeyRef) -> (KeyUsed, Option<i64>) {
+    match key {
+        KeyRef::Credential(id) => (KeyUsed::Credential, Some(id)),
+        KeyRef::Default(_) => (KeyUsed::Default, None),
+    }
 }
 
-impl KeyRef {
-    fn code(self) -> (&'static str, Option<i64>) {
-        match self {
-            KeyRef::Credential(id) => ("credential", Some(id)),
-            KeyRef::Default(_) => ("default", None),
-        }
-    }
+/// A stored key opened for this pass, with the version it was read at (a status written after a refusal
+/// is guarded by it).
+struct Opened {
+    key: MetrcUserKey,
+    version: i64,
 }
 
 /// What the key table says for one user at one license.
 #[derive(Debug, Clone)]
 enum Choice {
     Send(KeyRef),
-    Hold(String),
+    Hold(HoldReason),
 }
 
 /// What became of one report.
 #[derive(Debug)]
 enum Outcome {
     Sent(KeyRef),
-    /// Waiting for a usable key (sent again by itself once one covers it).
-    HeldForKey(String),
-    /// METRC refused its content.
-    HeldForFix(KeyRef, String),
+    /// Waiting for a usable key (sent again by itself once one covers it), or for a person (METRC refused
+    /// its content; the key it went under is kept).
+    Held(Option<KeyRef>, HoldReason),
     /// It may have reached METRC and cannot be checked (an adjustment after an ambiguous failure or an
     /// interrupted send).
     Unknown(Option<KeyRef>),
     Retry(String),
+    /// Not sent; due again at once (the key changed while it was being sent).
+    Again(String),
 }
 
 /// One pass over the reports that are due. Returns how many it handled.
 pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::Error> {
     let now = now_unix();
     let lease_until = now + i64::try_from(state.config.outbox.lease.as_secs()).unwrap_or(120);
-    let pick = "SELECT id FROM reports WHERE status = 'pending' AND next_attempt_at <= $3 \
+    let pick = "SELECT id FROM reports WHERE status = $5 AND next_attempt_at <= $3 \
                 AND (lease_until IS NULL OR lease_until < $3) ORDER BY id LIMIT $4";
     let claim = match state.db.backend {
         Backend::Sqlite => format!(
@@ -144,6 +146,7 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
         .bind(lease_until)
         .bind(now)
         .bind(CLAIM)
+        .bind(ReportStatus::Pending.code())
         .fetch_all(&state.db.pool)
         .await?;
     if claimed.is_empty() {
@@ -151,11 +154,10 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
     }
     let mut conn = state.db.pool.acquire().await?;
     let due = load(&mut conn, &outbox.name, &claimed).await?;
-    let keys = &state.config.credential_keys;
 
     // The key for each (user, license), chosen once per pass; reports grouped by license, kind and key.
     let mut choices: HashMap<(i64, i64, bool), Choice> = HashMap::new();
-    let mut opened: HashMap<KeyRef, MetrcUserKey> = HashMap::new();
+    let mut opened: HashMap<KeyRef, Opened> = HashMap::new();
     let mut groups: BTreeMap<(i64, &'static str, KeyRef), Vec<&Due>> = BTreeMap::new();
     let mut outcomes: Vec<(i64, Outcome)> = Vec::new();
     for report in &due {
@@ -168,7 +170,7 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
         let choice = match choices.get(&who) {
             Some(choice) => choice.clone(),
             None => {
-                let choice = choose(&mut conn, keys, report, &mut opened).await?;
+                let choice = choose(&mut conn, state, report, &mut opened).await?;
                 choices.insert(who, choice.clone());
                 choice
             }
@@ -178,7 +180,7 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
                 .entry((report.license_id, report.kind.code(), key))
                 .or_default()
                 .push(report),
-            Choice::Hold(reason) => outcomes.push((report.id, Outcome::HeldForKey(reason))),
+            Choice::Hold(reason) => outcomes.push((report.id, Outcome::Held(None, reason))),
         }
     }
     drop(conn);
@@ -188,7 +190,7 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
     let mut gates: HashMap<i64, Arc<tokio::sync::Semaphore>> = HashMap::new();
     let mut sends = Vec::new();
     for ((license_id, _, key_ref), reports) in &groups {
-        let Some(key) = opened.get(key_ref) else {
+        let Some(opened) = opened.get(key_ref) else {
             continue;
         };
         let gate = gates
@@ -206,7 +208,7 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
                 let _turn = gate.acquire().await;
                 let ids: Vec<i64> = batch.iter().map(|r| r.id).collect();
                 mark_posting(state, owner, &ids).await?;
-                Ok::<_, sqlx::Error>(send_group(state, *key_ref, key, batch).await)
+                Ok::<_, sqlx::Error>(send_group(state, *key_ref, opened, batch).await)
             });
         }
     }
@@ -254,13 +256,13 @@ async fn load(conn: &mut AnyConnection, owner: &str, ids: &[i64]) -> Result<Vec<
         .map(|row| {
             Ok(Due {
                 id: row.try_get("id")?,
-                kind: crate::credentials::decode(row, "kind", ReportKind::from_code)?,
+                kind: decode(row, "kind", ReportKind::from_code)?,
                 payload: row.try_get("payload")?,
                 user_id: row.try_get("user_id")?,
                 organization_id: row.try_get("organization_id")?,
                 license_id: row.try_get("license_id")?,
-                license_number: row.try_get("number")?,
-                state: crate::credentials::decode(row, "state", |s| StateCode::parse(s).ok())?,
+                license_number: decode(row, "number", |s| LicenseNumber::parse(s).ok())?,
+                state: decode(row, "state", |s| StateCode::parse(s).ok())?,
                 attempts: row.try_get("attempts")?,
                 force_default: row.try_get::<i64, _>("force_default")? != 0,
                 interrupted: row.try_get::<i64, _>("interrupted")? != 0,
@@ -272,67 +274,89 @@ async fn load(conn: &mut AnyConnection, owner: &str, ids: &[i64]) -> Result<Vec<
 /// The key table for one report's user and license. Opens the chosen key into `opened`.
 async fn choose(
     conn: &mut AnyConnection,
-    keys: &CredentialKeys,
+    state: &AppState,
     report: &Due,
-    opened: &mut HashMap<KeyRef, MetrcUserKey>,
+    opened: &mut HashMap<KeyRef, Opened>,
 ) -> Result<Choice, sqlx::Error> {
-    let own: Option<(i64, String, String, String)> = if report.force_default {
+    let own = if report.force_default {
         None
     } else {
-        sqlx::query_as(
-            "SELECT c.id, c.status, c.key_id, c.key_ciphertext FROM credential_licenses cl \
-         JOIN credentials c ON c.id = cl.credential_id JOIN users u ON u.id = cl.user_id \
-         WHERE cl.user_id = $1 AND cl.license_id = $2 AND cl.provider = 'metrc' AND u.active",
+        sqlx::query(
+            "SELECT c.id, c.status, c.key_id, c.key_ciphertext, c.version FROM credential_licenses cl \
+             JOIN credentials c ON c.id = cl.credential_id JOIN users u ON u.id = cl.user_id \
+             WHERE cl.user_id = $1 AND cl.license_id = $2 AND cl.provider = 'metrc' AND u.active",
         )
         .bind(report.user_id)
         .bind(report.license_id)
         .fetch_optional(&mut *conn)
         .await?
     };
-    if let Some((id, status, key_id, ciphertext)) = own {
-        return Ok(match status.as_str() {
-            "verified" => {
-                let sealed = Sealed { key_id, ciphertext };
-                match keys.open(&crate::credentials::owner(report.user_id), &sealed) {
-                    Ok(key) => {
-                        opened.insert(KeyRef::Credential(id), key);
-                        Choice::Send(KeyRef::Credential(id))
-                    }
-                    Err(e) => {
-                        tracing::error!(credential_id = id, error = %e, "a stored key does not open");
-                        Choice::Hold(reasons::UNAUTHORIZED.to_owned())
-                    }
-                }
+    if let Some(row) = own {
+        let key_ref = KeyRef::Credential(row.try_get("id")?);
+        return Ok(match decode(&row, "status", CredentialStatus::from_code)? {
+            CredentialStatus::Verified => open(
+                state,
+                key_ref,
+                Holder::Person {
+                    user_id: report.user_id,
+                },
+                &row,
+                opened,
+            )?,
+            CredentialStatus::LicenseLost => {
+                Choice::Hold(HoldReason::NoAccess(report.license_number.clone()))
             }
-            "license_lost" => Choice::Hold(reasons::no_access(&report.license_number)),
-            _ => Choice::Hold(reasons::UNAUTHORIZED.to_owned()),
+            CredentialStatus::Invalid | CredentialStatus::Unverified => {
+                Choice::Hold(HoldReason::Unauthorized)
+            }
         });
     }
-    let default: Option<(i64, String, String)> = sqlx::query_as(
-        "SELECT dk.id, dk.key_id, dk.key_ciphertext FROM default_keys dk \
-         WHERE dk.organization_id = $1 AND dk.provider = 'metrc' AND dk.state = $2 AND dk.status = 'verified' \
+    let default = sqlx::query(
+        "SELECT dk.id, dk.key_id, dk.key_ciphertext, dk.version FROM default_keys dk \
+         WHERE dk.organization_id = $1 AND dk.provider = 'metrc' AND dk.state = $2 AND dk.status = $4 \
          AND EXISTS (SELECT 1 FROM default_key_reaches r WHERE r.default_key_id = dk.id AND r.license_number = $3)",
     )
     .bind(report.organization_id)
     .bind(report.state.code())
-    .bind(&report.license_number)
+    .bind(report.license_number.as_str())
+    .bind(CredentialStatus::Verified.code())
     .fetch_optional(&mut *conn)
     .await?;
     Ok(match default {
-        Some((id, key_id, ciphertext)) => {
-            let owner = crate::admin::integration::owner(report.organization_id, report.state);
-            match keys.open(&owner, &Sealed { key_id, ciphertext }) {
-                Ok(key) => {
-                    opened.insert(KeyRef::Default(id), key);
-                    Choice::Send(KeyRef::Default(id))
-                }
-                Err(e) => {
-                    tracing::error!(default_key_id = id, error = %e, "a stored default key does not open");
-                    Choice::Hold(reasons::no_credential(&report.license_number))
-                }
-            }
+        Some(row) => open(
+            state,
+            KeyRef::Default(row.try_get("id")?),
+            Holder::Organization {
+                organization_id: report.organization_id,
+                state: report.state,
+            },
+            &row,
+            opened,
+        )?,
+        None => Choice::Hold(HoldReason::NoCredential(report.license_number.clone())),
+    })
+}
+
+/// Opens a chosen stored key (its row: `key_id`, `key_ciphertext`, `version`) for this pass. One the
+/// server cannot read holds the report for an operator, never as the user's mistake.
+fn open(
+    state: &AppState,
+    key_ref: KeyRef,
+    holder: Holder,
+    row: &sqlx::any::AnyRow,
+    opened: &mut HashMap<KeyRef, Opened>,
+) -> Result<Choice, sqlx::Error> {
+    let sealed = Sealed {
+        key_id: row.try_get("key_id")?,
+        ciphertext: row.try_get("key_ciphertext")?,
+    };
+    Ok(match state.keys.open(key_ref, holder, &sealed) {
+        Ok(key) => {
+            let version = row.try_get("version")?;
+            opened.insert(key_ref, Opened { key, version });
+            Choice::Send(key_ref)
         }
-        None => Choice::Hold(reasons::no_credential(&report.license_number)),
+        Err(_) => Choice::Hold(HoldReason::KeyUnreadable),
     })
 }
 
@@ -340,24 +364,13 @@ async fn choose(
 async fn send_group(
     state: &AppState,
     key_ref: KeyRef,
-    key: &MetrcUserKey,
+    opened: &Opened,
     reports: &[&Due],
 ) -> Vec<(i64, Outcome)> {
     let Some(first) = reports.first() else {
         return Vec::new();
     };
-    let (us, number) = (first.state, first.license_number.clone());
-    let Ok(license) = LicenseNumber::parse(&number) else {
-        return reports
-            .iter()
-            .map(|r| {
-                (
-                    r.id,
-                    Outcome::HeldForFix(key_ref, format!("License number {number:?} is not valid")),
-                )
-            })
-            .collect();
-    };
+    let (us, license, key) = (first.state, &first.license_number, &opened.key);
     // A payload that does not read back is held for a person to look at; the rest are sent.
     let mut outcomes = Vec::new();
     let (sendable, deliveries) = match first.kind {
@@ -372,7 +385,7 @@ async fn send_group(
                 let number = serde_json::from_str::<Receipt>(&report.payload)
                     .map(|r| r.external_receipt_number)
                     .unwrap_or_default();
-                match state.metrc.receipt_exists(us, key, &license, &number).await {
+                match state.metrc.receipt_exists(us, key, license, &number).await {
                     Some(true) => outcomes.push((report.id, Outcome::Sent(key_ref))),
                     Some(false) => unsent.push(report),
                     None => outcomes.push((
@@ -384,14 +397,14 @@ async fn send_group(
                 }
             }
             let (objects, sendable) = read_payloads::<Receipt>(&unsent, key_ref, &mut outcomes);
-            let sent = state.metrc.send_receipts(us, key, &license, &objects).await;
+            let sent = state.metrc.send_receipts(us, key, license, &objects).await;
             (sendable, sent)
         }
         ReportKind::Adjustment => {
             let (objects, sendable) = read_payloads::<Adjustment>(reports, key_ref, &mut outcomes);
             let sent = state
                 .metrc
-                .send_adjustments(us, key, &license, &objects)
+                .send_adjustments(us, key, license, &objects)
                 .await;
             (sendable, sent)
         }
@@ -401,15 +414,17 @@ async fn send_group(
     for (report, delivery) in sendable.iter().zip(deliveries) {
         let outcome = match delivery {
             Delivery::Accepted => Outcome::Sent(key_ref),
-            Delivery::Rejected(messages) => Outcome::HeldForFix(key_ref, messages.join("; ")),
+            Delivery::Rejected(messages) => {
+                Outcome::Held(Some(key_ref), HoldReason::Refused(messages.join("; ")))
+            }
             Delivery::OutcomeUnknown => Outcome::Unknown(Some(key_ref)),
             Delivery::NotSent(MetrcError::Refused) => {
                 if refusal.is_none() {
-                    refusal = Some(recheck(state, key_ref, key, us, &license).await);
+                    refusal = Some(recheck(state, key_ref, opened, us, license).await);
                 }
                 match &refusal {
-                    Some(Outcome::HeldForKey(reason)) => Outcome::HeldForKey(reason.clone()),
-                    Some(Outcome::HeldForFix(k, reason)) => Outcome::HeldForFix(*k, reason.clone()),
+                    Some(Outcome::Held(k, reason)) => Outcome::Held(*k, reason.clone()),
+                    Some(Outcome::Again(why)) => Outcome::Again(why.clone()),
                     _ => Outcome::Retry("METRC refused the call; checking the key failed".into()),
                 }
             }
@@ -437,7 +452,10 @@ fn read_payloads<'a, T: serde::de::DeserializeOwned>(
             }
             Err(e) => outcomes.push((
                 report.id,
-                Outcome::HeldForFix(key_ref, format!("unreadable record: {e}")),
+                Outcome::Held(
+                    Some(key_ref),
+                    HoldReason::Refused(format!("unreadable record: {e}")),
+                ),
             )),
         }
     }
@@ -446,60 +464,59 @@ fn read_payloads<'a, T: serde::de::DeserializeOwned>(
 
 /// After a 401/403 on a report: `GET /facilities/v2/` with the same key. 401 → the key is invalid;
 /// 200 without the license → it lost the license; 200 with it → a permission is missing. The key's
-/// status follows (a credential's or the default key's).
+/// status follows (a credential's or the default key's) — unless the key was replaced or re-checked
+/// since this pass read it: then the newer answer stands, and the report goes again at once under
+/// whatever key the table now chooses.
 async fn recheck(
     state: &AppState,
     key_ref: KeyRef,
-    key: &MetrcUserKey,
+    opened: &Opened,
     us: StateCode,
     license: &LicenseNumber,
 ) -> Outcome {
     let (status, outcome) = match state
         .metrc
-        .verify_key(us, key, std::slice::from_ref(license))
+        .verify_key(us, &opened.key, std::slice::from_ref(license))
         .await
     {
         Err(MetrcError::InvalidKey) => (
-            Some("invalid"),
-            Outcome::HeldForKey(reasons::UNAUTHORIZED.to_owned()),
+            Some(CredentialStatus::Invalid),
+            Outcome::Held(None, HoldReason::Unauthorized),
         ),
         Ok(check) if !check.missing.is_empty() => (
-            Some("license_lost"),
-            Outcome::HeldForKey(reasons::no_access(license.as_str())),
+            Some(CredentialStatus::LicenseLost),
+            Outcome::Held(None, HoldReason::NoAccess(license.clone())),
         ),
         Ok(_) => (
             None,
-            Outcome::HeldForFix(key_ref, reasons::PERMISSION_MISSING.to_owned()),
+            Outcome::Held(Some(key_ref), HoldReason::PermissionMissing),
         ),
         Err(other) => (None, Outcome::Retry(other.to_string())),
     };
-    if let Some(status) = status {
-        let sql = match key_ref {
-            KeyRef::Credential(_) => {
-                "UPDATE credentials SET status = $1, version = version + 1 WHERE id = $2"
-            }
-            KeyRef::Default(_) => {
-                "UPDATE default_keys SET status = $1, version = version + 1 WHERE id = $2"
-            }
-        };
-        let id = match key_ref {
-            KeyRef::Credential(id) | KeyRef::Default(id) => id,
-        };
-        if let Err(e) = sqlx::query(sql)
-            .bind(status)
-            .bind(id)
-            .execute(&state.db.pool)
-            .await
-        {
-            tracing::error!(error = %e, "could not record a key's new status");
+    let Some(status) = status else {
+        return outcome;
+    };
+    let written = match state.db.pool.acquire().await {
+        Ok(mut conn) => {
+            keys::record_check(&mut conn, key_ref, opened.version, Some(status), now_unix()).await
         }
-        tracing::warn!(
-            ?key_ref,
-            status,
-            "METRC refused a report; the key's status follows"
-        );
+        Err(e) => Err(e),
+    };
+    match written {
+        Ok(true) => {
+            tracing::warn!(
+                key = ?key_ref,
+                status = status.code(),
+                "METRC refused a report; the key's status follows"
+            );
+            outcome
+        }
+        Ok(false) => Outcome::Again("the key changed while the report was being sent".into()),
+        Err(e) => {
+            tracing::error!(error = %e, "could not record a key's new status");
+            Outcome::Retry("METRC refused the call; the key's status could not be recorded".into())
+        }
     }
-    outcome
 }
 
 /// Writes every outcome and releases the claims, in one transaction. A report whose claim is no longer
@@ -521,13 +538,17 @@ async fn write(
         let keep_posting = matches!(outcome, Outcome::Retry(_))
             && report.is_some_and(|d| d.kind == ReportKind::Sale);
         let (status, key, reason, held_for, next, sent_at) = match &outcome {
-            Outcome::Sent(k) => ("sent", Some(*k), None, None, now, Some(now)),
-            Outcome::HeldForKey(r) => ("held", None, Some(r.clone()), Some("key"), now, None),
-            Outcome::HeldForFix(k, r) => {
-                ("held", Some(*k), Some(r.clone()), Some("fix"), now, None)
-            }
+            Outcome::Sent(k) => (ReportStatus::Sent, Some(*k), None, None, now, Some(now)),
+            Outcome::Held(k, r) => (
+                ReportStatus::Held,
+                *k,
+                Some(r.text()),
+                Some(r.held_for().code()),
+                now,
+                None,
+            ),
             Outcome::Unknown(k) => (
-                "outcome_unknown",
+                ReportStatus::OutcomeUnknown,
                 *k,
                 Some(reasons::OUTCOME_UNKNOWN.to_owned()),
                 None,
@@ -539,19 +560,34 @@ async fn write(
                     .saturating_mul(1 << attempts.clamp(1, 16).saturating_sub(1))
                     .min(MAX_RETRY);
                 let pause = i64::try_from(pause.as_secs()).unwrap_or(600);
-                ("pending", None, Some(r.clone()), None, now + pause, None)
+                (
+                    ReportStatus::Pending,
+                    None,
+                    Some(r.clone()),
+                    None,
+                    now + pause,
+                    None,
+                )
             }
+            Outcome::Again(r) => (
+                ReportStatus::Pending,
+                None,
+                Some(r.clone()),
+                None,
+                now,
+                None,
+            ),
         };
         let (key_used, credential_id) = key.map_or((None, None), |k| {
-            let (code, id) = k.code();
-            (Some(code), id)
+            let (used, id) = key_used(k);
+            (Some(used.code()), id)
         });
         sqlx::query(
             "UPDATE reports SET status = $1, key_used = COALESCE($2, key_used), credential_id = COALESCE($3, credential_id), \
              reason = $4, held_for = $5, next_attempt_at = $6, sent_at = $7, attempts = $8, \
              posting = (posting AND $11), lease_owner = NULL, lease_until = NULL WHERE id = $9 AND lease_owner = $10",
         )
-        .bind(status)
+        .bind(status.code())
         .bind(key_used)
         .bind(credential_id)
         .bind(reason)
@@ -566,50 +602,4 @@ async fn write(
         .await?;
     }
     tx.commit().await
-}
-
-/// Sends again, at once, the user's reports held for want of a usable key at these licenses: their
-/// credential was just saved and verified.
-pub async fn replay_for_user(
-    conn: &mut AnyConnection,
-    user_id: i64,
-    license_ids: &[i64],
-) -> Result<u64, sqlx::Error> {
-    if license_ids.is_empty() {
-        return Ok(0);
-    }
-    let list: Vec<String> = (0..license_ids.len())
-        .map(|i| format!("${}", i + 3))
-        .collect();
-    let sql = format!(
-        "UPDATE reports SET status = 'pending', held_for = NULL, next_attempt_at = $2 \
-         WHERE user_id = $1 AND status = 'held' AND held_for = 'key' AND license_id IN ({})",
-        list.join(", ")
-    );
-    let mut query = sqlx::query(&sql).bind(user_id).bind(now_unix());
-    for id in license_ids {
-        query = query.bind(*id);
-    }
-    Ok(query.execute(conn).await?.rows_affected())
-}
-
-/// Sends again, at once, the organization's reports in a state held for want of a key: a default key
-/// was just set there. (A report whose user's own credential is invalid is held again by the next pass:
-/// the default key is never used in place of a person's own.)
-pub async fn replay_for_default_key(
-    conn: &mut AnyConnection,
-    organization_id: i64,
-    state: StateCode,
-) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "UPDATE reports SET status = 'pending', held_for = NULL, next_attempt_at = $3 \
-         WHERE organization_id = $1 AND status = 'held' AND held_for = 'key' \
-         AND license_id IN (SELECT id FROM licenses WHERE organization_id = $1 AND state = $2)",
-    )
-    .bind(organization_id)
-    .bind(state.code())
-    .bind(now_unix())
-    .execute(conn)
-    .await?
-    .rows_affected())
 }

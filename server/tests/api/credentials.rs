@@ -408,15 +408,16 @@ async fn rotation(backend: server::db::Backend) {
         crate::harness::TEST_CREDENTIAL_KEYS
     ))
     .expect("keys");
-    let done = server::credentials::rotate(&app.db, &both)
+    let custody = server::keys::Custody::new(both);
+    let done = server::keys::rotate::rotate(&app.db, &custody)
         .await
         .expect("rotation");
     assert_eq!(done.credentials, 2);
     assert_eq!(
-        server::credentials::rotate(&app.db, &both)
+        server::keys::rotate::rotate(&app.db, &custody)
             .await
             .expect("again")
-            .credentials,
+            .total(),
         0
     );
 

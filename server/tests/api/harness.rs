@@ -56,6 +56,8 @@ pub struct TestApp {
     pub db: Db,
     pub database_url: String,
     pub organization_id: i64,
+    /// What the server's handlers reach: its configuration, METRC client, key custody and test hooks.
+    pub state: server::AppState,
     /// A client that keeps cookies, like a browser tab.
     pub client: reqwest::Client,
     /// The configuration the server was built from (to build another on the same database).
@@ -139,6 +141,7 @@ impl TestApp {
         let app = Application::build(config).await.expect("server starts");
         let addr = app.local_addr().expect("bound");
         let db = app.db().clone();
+        let state = app.state().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let serving = tokio::spawn(app.run_until(async move {
             let _ = rx.await;
@@ -157,6 +160,7 @@ impl TestApp {
             db,
             database_url,
             organization_id,
+            state,
             client: Self::new_client(),
             vars,
             server: Some((tx, serving)),
@@ -171,6 +175,24 @@ impl TestApp {
             let _ = stop.send(());
             let _ = serving.await;
         }
+    }
+
+    /// Stops this test's server and starts a new one on the same database and simulator, with some
+    /// configuration variables changed (e.g. `CREDENTIAL_KEYS` after a rotation). Clients keep their
+    /// cookies but talk to the new address.
+    pub async fn restart_with(&mut self, changed: &[(&str, &str)]) {
+        self.stop_server().await;
+        for (k, v) in changed {
+            self.vars.insert((*k).to_owned(), (*v).to_owned());
+        }
+        let app = self.build_another().await.expect("the server starts again");
+        self.addr = app.local_addr().expect("bound");
+        self.state = app.state().clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(app.run_until(async move {
+            let _ = rx.await;
+        }));
+        self.server = Some((tx, serving));
     }
 
     /// Builds another server on this test's database and configuration (port 0).
@@ -431,6 +453,22 @@ pub fn logs() -> String {
         .unwrap_or_default()
 }
 
+/// `GET path` on a client, read as JSON.
+pub async fn get_json<T: serde::de::DeserializeOwned>(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+) -> T {
+    client
+        .get(app.url(path))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON of the expected shape")
+}
+
 /// The error envelope of a response, checking that it is one.
 pub async fn envelope(response: reqwest::Response) -> shared::api::ApiError {
     let content_type = response
@@ -444,4 +482,69 @@ pub async fn envelope(response: reqwest::Response) -> shared::api::ApiError {
         "an error must be JSON, got {content_type:?}"
     );
     response.json().await.expect("an ApiError envelope")
+}
+
+// Reporting: what the tests of the outbox and of key custody share.
+
+/// A sale of 1.5 g of the license's first demo package.
+pub fn sale(license_id: i64, license_number: &str) -> serde_json::Value {
+    serde_json::json!({ "license_id": license_id, "customer_type": "Consumer", "transactions": [
+        { "package_label": metrc_sim::demo::package_label(license_number, "0001"), "quantity": "1.5", "unit": "Grams", "total_amount": "20" }
+    ]})
+}
+
+/// Records a sale or an adjustment (`path`), expecting 201.
+pub async fn record(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    body: &serde_json::Value,
+) -> shared::report::ReportView {
+    let response = client
+        .post(app.url(path))
+        .json(body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201, "{path}");
+    response.json().await.expect("report")
+}
+
+/// The report once the outbox is done with it (no longer pending), or after 15 s whatever it is.
+pub async fn settled(
+    app: &TestApp,
+    client: &reqwest::Client,
+    id: i64,
+) -> shared::report::ReportView {
+    let started = std::time::Instant::now();
+    loop {
+        let reports: Vec<shared::report::ReportView> = client
+            .get(app.url("/api/reports"))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("reports");
+        let report = reports
+            .into_iter()
+            .find(|r| r.id == id)
+            .expect("the report is listed");
+        if report.status != shared::report::ReportStatus::Pending
+            || started.elapsed() > std::time::Duration::from_secs(15)
+        {
+            return report;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The user keys the simulator recorded receipts under, for one external receipt number.
+pub fn receipts_with(app: &TestApp, state: &str, external: &str) -> Vec<String> {
+    app.sim
+        .receipts(state)
+        .into_iter()
+        .filter(|r| r.body["ExternalReceiptNumber"] == external)
+        .map(|r| r.user_key)
+        .collect()
 }

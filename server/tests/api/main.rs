@@ -10,6 +10,7 @@ mod harness;
 mod admin;
 mod credentials;
 mod errors;
+mod keys;
 mod licenses;
 mod reports;
 mod sign_in;

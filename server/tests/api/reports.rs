@@ -2,55 +2,15 @@
 //! the product's table chooses: every row of the table, a revoked key, a lost license, replay after a
 //! fix, a refused row, a storm of 503s.
 
-use crate::harness::{TestApp, envelope, logs};
+use crate::harness::{TestApp, envelope, logs, receipts_with, record, sale, settled};
 use crate::on_both_databases;
 use metrc_sim::demo::{CO_BOTH, CO_MANAGER, COLFAX, MA_NEWBURY, NEWBURY, PEARL, package_label};
 use metrc_sim::faults::{Fault, FaultKind};
 use reqwest::Client;
 use serde_json::{Value, json};
 use shared::Role;
-use shared::report::{ReportStatus, ReportView, reasons};
+use shared::report::{KeyUsed, ReportStatus, ReportView, reasons};
 use std::time::{Duration, Instant};
-
-fn sale(license_id: i64, license_number: &str) -> Value {
-    json!({ "license_id": license_id, "customer_type": "Consumer", "transactions": [
-        { "package_label": package_label(license_number, "0001"), "quantity": "1.5", "unit": "Grams", "total_amount": "20" }
-    ]})
-}
-
-async fn record(app: &TestApp, client: &Client, path: &str, body: &Value) -> ReportView {
-    let response = client
-        .post(app.url(path))
-        .json(body)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), 201, "{path}");
-    response.json().await.expect("report")
-}
-
-/// The report once the outbox is done with it (no longer pending), or after 15 s whatever it is.
-async fn settled(app: &TestApp, client: &Client, id: i64) -> ReportView {
-    let started = Instant::now();
-    loop {
-        let reports: Vec<ReportView> = client
-            .get(app.url("/api/reports"))
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("reports");
-        let report = reports
-            .into_iter()
-            .find(|r| r.id == id)
-            .expect("the report is listed");
-        if report.status != ReportStatus::Pending || started.elapsed() > Duration::from_secs(15) {
-            return report;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 async fn add_credential(
     app: &TestApp,
@@ -80,16 +40,6 @@ async fn set_default_key(app: &TestApp, admin: &Client, state: &str, key: &str) 
     assert_eq!(response.status(), 200);
 }
 
-/// The user keys the simulator recorded receipts under, for one external receipt number.
-fn receipts_with(app: &TestApp, state: &str, external: &str) -> Vec<String> {
-    app.sim
-        .receipts(state)
-        .into_iter()
-        .filter(|r| r.body["ExternalReceiptNumber"] == external)
-        .map(|r| r.user_key)
-        .collect()
-}
-
 on_both_databases! {
     async fn a_sale_goes_out_under_the_users_own_verified_key_in_facility_time(app: TestApp) {
         let licenses = app.add_demo_licenses().await;
@@ -100,7 +50,7 @@ on_both_databases! {
         assert_eq!(recorded.status, ReportStatus::Pending);
         let report = settled(&app, &staff, recorded.id).await;
         assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
-        assert_eq!(report.key_used.as_deref(), Some("credential"));
+        assert_eq!(report.key_used, Some(KeyUsed::Credential));
         assert_eq!(receipts_with(&app, "co", &external), [CO_BOTH]);
         let body = &app.sim.receipts("co").into_iter().find(|r| r.body["ExternalReceiptNumber"] == external.as_str()).expect("receipt").body;
         let when = body["SalesDateTime"].as_str().expect("a time");
@@ -125,7 +75,7 @@ on_both_databases! {
         let co = record(&app, &staff, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
         let report = settled(&app, &staff, co.id).await;
         assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
-        assert_eq!(report.key_used.as_deref(), Some("default"));
+        assert_eq!(report.key_used, Some(KeyUsed::Default));
         assert_eq!(receipts_with(&app, "co", co.external_number.as_deref().expect("number")), [CO_MANAGER]);
 
         // Massachusetts has no default key and the clerk no credential: held, named, not sent.
@@ -301,7 +251,7 @@ on_both_databases! {
         assert_eq!(response.status(), 204);
         let report = settled(&app, &staff, first.id).await;
         assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
-        assert_eq!(report.key_used.as_deref(), Some("default"));
+        assert_eq!(report.key_used, Some(KeyUsed::Default));
         assert_eq!(receipts_with(&app, "co", first.external_number.as_deref().expect("number")), [CO_MANAGER]);
         // "Dismiss" needs a reason.
         let url = app.url(&format!("/api/admin/compliance/{}/dismiss", second.id));

@@ -1,0 +1,76 @@
+//! Test hooks: a pause at a named point of a write, so a test can widen a race window on purpose and
+//! prove that a lock, not luck, keeps a promise. Only the `test-hooks` feature compiles them in; the
+//! server's own tests turn it on, and a release build (`cargo build`, `scripts/run`) has none: [`pause`]
+//! is then an empty function.
+
+/// Where a write can be paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Point {
+    /// Verify & Save's write transaction has begun; nothing is locked or checked yet.
+    KeyWriteStarted,
+    /// Verify & Save's write transaction holds its lock and has checked the user and the key's holders;
+    /// nothing is written yet.
+    KeyWriteChecked,
+}
+
+#[cfg(feature = "test-hooks")]
+mod enabled {
+    use super::Point;
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+    use tokio::sync::Notify;
+
+    /// The pauses a test set, each with what it tells the test when a request reaches it.
+    #[derive(Debug, Default)]
+    pub struct Hooks {
+        pauses: Mutex<HashMap<Point, (Duration, Arc<Notify>)>>,
+    }
+
+    impl Hooks {
+        /// Every request reaching `point` waits `pause` there from now on; the returned `Notify` is
+        /// notified each time one arrives.
+        pub fn pause_at(&self, point: Point, pause: Duration) -> Arc<Notify> {
+            let reached = Arc::new(Notify::new());
+            self.pauses
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(point, (pause, reached.clone()));
+            reached
+        }
+
+        /// Removes every pause.
+        pub fn clear(&self) {
+            self.pauses
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clear();
+        }
+
+        pub(crate) async fn pause(&self, point: Point) {
+            let found = self
+                .pauses
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&point)
+                .cloned();
+            if let Some((pause, reached)) = found {
+                reached.notify_one();
+                tokio::time::sleep(pause).await;
+            }
+        }
+    }
+}
+
+#[cfg(feature = "test-hooks")]
+pub use enabled::Hooks;
+
+/// Waits at `point` if a test asked for a pause there.
+#[cfg(feature = "test-hooks")]
+pub async fn pause(state: &crate::AppState, point: Point) {
+    state.hooks.pause(point).await;
+}
+
+/// Waits at `point` if a test asked for a pause there: never, without the `test-hooks` feature.
+#[cfg(not(feature = "test-hooks"))]
+pub async fn pause(_state: &crate::AppState, _point: Point) {}

@@ -1,0 +1,224 @@
+//! Keys kept healthy: a background re-check of every stored key — people's credentials and the
+//! organization's default keys — oldest check first, one `GET /facilities/v2/` per key, paced
+//! (`KEY_RECHECK_PACE_MS`), each key once per `KEY_RECHECK_HOURS`.
+//!
+//! A credential METRC now refuses becomes `invalid`, one that no longer reaches a license `license lost`,
+//! before a sale fails; the user sees it on their credentials page. A default key METRC refuses becomes
+//! `invalid`, and the licenses it reaches are refreshed. A key that works again becomes `verified`, and the
+//! reports it held go out again. An outage changes nothing. Every write is guarded by the key's version:
+//! a key saved meanwhile keeps its own, newer answer.
+
+use super::{Holder, KeyRef, record_check, release_for_user, release_in_state};
+use crate::AppState;
+use crate::crypto::Sealed;
+use crate::db::{decode, now_unix};
+use metrc::{Metrc, MetrcError};
+use shared::credential::CredentialStatus;
+use shared::{LicenseNumber, StateCode};
+use sqlx::Row;
+
+/// Runs the re-check until the task is dropped.
+pub async fn run(state: AppState) {
+    loop {
+        let checked = match recheck_one(&state).await {
+            Ok(checked) => checked,
+            Err(e) => {
+                tracing::error!(error = %e, "key re-check failed");
+                false
+            }
+        };
+        // Nothing due: look again after a while — a minute at most, sooner when keys fall due sooner.
+        let health = &state.config.health;
+        let pause = if checked {
+            health.pace
+        } else {
+            health
+                .interval
+                .min(std::time::Duration::from_secs(60))
+                .max(health.pace)
+        };
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// A stored key due for its re-check.
+struct DueKey {
+    key_ref: KeyRef,
+    holder: Holder,
+    state: StateCode,
+    status: CredentialStatus,
+    sealed: Sealed,
+    version: i64,
+}
+
+/// Checks the stored key (credential or default key) whose last check is oldest, if it is due. Returns
+/// whether it checked one.
+pub async fn recheck_one(state: &AppState) -> Result<bool, sqlx::Error> {
+    let now = now_unix();
+    let due_before =
+        now - i64::try_from(state.config.health.interval.as_secs()).unwrap_or(i64::MAX);
+    // A deactivated user holds no key (deactivation deletes it); the join only skips a row mid-way.
+    let row = sqlx::query(
+        "SELECT * FROM ( \
+           SELECT 0 AS is_default, c.id, c.user_id AS holder, c.state, c.status, c.key_id, c.key_ciphertext, \
+             c.version, COALESCE(c.checked_at, c.verified_at, 0) AS last_check \
+           FROM credentials c JOIN users u ON u.id = c.user_id AND u.active \
+           UNION ALL \
+           SELECT 1, dk.id, dk.organization_id, dk.state, dk.status, dk.key_id, dk.key_ciphertext, \
+             dk.version, COALESCE(dk.checked_at, dk.verified_at, 0) \
+           FROM default_keys dk \
+         ) due WHERE last_check <= $1 ORDER BY last_check, is_default, id LIMIT 1",
+    )
+    .bind(due_before)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    let id: i64 = row.try_get("id")?;
+    let holder_id: i64 = row.try_get("holder")?;
+    let us = decode(&row, "state", |s| StateCode::parse(s).ok())?;
+    let (key_ref, holder) = if row.try_get::<i64, _>("is_default")? == 0 {
+        (
+            KeyRef::Credential(id),
+            Holder::Person { user_id: holder_id },
+        )
+    } else {
+        (
+            KeyRef::Default(id),
+            Holder::Organization {
+                organization_id: holder_id,
+                state: us,
+            },
+        )
+    };
+    let due = DueKey {
+        key_ref,
+        holder,
+        state: us,
+        status: decode(&row, "status", CredentialStatus::from_code)?,
+        sealed: Sealed {
+            key_id: row.try_get("key_id")?,
+            ciphertext: row.try_get("key_ciphertext")?,
+        },
+        version: row.try_get("version")?,
+    };
+    let mut conn = state.db.pool.acquire().await?;
+    let Ok(key) = state.keys.open(due.key_ref, due.holder, &due.sealed) else {
+        // Logged once by `open`; its status stays what the user last saw, and it is not retried before
+        // its next turn.
+        record_check(&mut conn, due.key_ref, due.version, None, now).await?;
+        return Ok(true);
+    };
+    let licenses = match due.key_ref {
+        KeyRef::Credential(id) => credential_licenses(&mut conn, id).await?,
+        KeyRef::Default(_) => Vec::new(),
+    };
+    drop(conn);
+    let outcome = state.metrc.verify_key(due.state, &key, &licenses).await;
+    // The status, a default key's licenses and the release of what waited: together or not at all.
+    let mut tx = state.db.begin_write().await?;
+    let new_status = match &outcome {
+        Err(MetrcError::InvalidKey) => Some(CredentialStatus::Invalid),
+        Ok(check) if !check.missing.is_empty() => Some(CredentialStatus::LicenseLost),
+        Ok(_) => Some(CredentialStatus::Verified),
+        Err(e) => {
+            tracing::info!(key = ?due.key_ref, error = %e, "METRC unavailable for a key re-check");
+            None
+        }
+    };
+    let written = record_check(&mut tx, due.key_ref, due.version, new_status, now).await?;
+    if !written {
+        return Ok(true);
+    }
+    let reaches_changed = match (&outcome, due.key_ref) {
+        (Ok(check), KeyRef::Default(id)) => {
+            let reached: Vec<&str> = check
+                .reached
+                .iter()
+                .map(|f| f.license_number.as_str())
+                .collect();
+            refresh_reaches(&mut tx, id, &reached).await?
+        }
+        _ => false,
+    };
+    let changed = new_status.is_some_and(|s| s != due.status);
+    if changed {
+        tracing::warn!(
+            key = ?due.key_ref,
+            from = due.status.code(),
+            to = new_status.map(CredentialStatus::code),
+            "a stored key's status changed"
+        );
+    }
+    if new_status == Some(CredentialStatus::Verified) && (changed || reaches_changed) {
+        let released = match (due.key_ref, due.holder) {
+            (KeyRef::Credential(id), Holder::Person { user_id }) => {
+                let license_ids: Vec<i64> = sqlx::query_scalar(
+                    "SELECT license_id FROM credential_licenses WHERE credential_id = $1",
+                )
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+                release_for_user(&mut tx, user_id, &license_ids).await?
+            }
+            (
+                _,
+                Holder::Organization {
+                    organization_id,
+                    state: us,
+                },
+            ) => release_in_state(&mut tx, organization_id, us).await?,
+            (KeyRef::Default(_), Holder::Person { .. }) => 0,
+        };
+        tx.commit().await?;
+        if released > 0 {
+            state.outbox.wake();
+        }
+        return Ok(true);
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The license numbers of a credential, as stored (a number that no longer parses is an error, never
+/// silently left out of the check).
+async fn credential_licenses(
+    conn: &mut sqlx::AnyConnection,
+    credential_id: i64,
+) -> Result<Vec<LicenseNumber>, sqlx::Error> {
+    sqlx::query(
+        "SELECT l.number FROM credential_licenses cl JOIN licenses l ON l.id = cl.license_id \
+         WHERE cl.credential_id = $1 ORDER BY l.number",
+    )
+    .bind(credential_id)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|row| decode(row, "number", |s| LicenseNumber::parse(s).ok()))
+    .collect()
+}
+
+/// Replaces the license numbers a default key reaches with METRC's latest answer. Returns whether they
+/// changed.
+async fn refresh_reaches(
+    conn: &mut sqlx::AnyConnection,
+    default_key_id: i64,
+    reached: &[&str],
+) -> Result<bool, sqlx::Error> {
+    let mut before: Vec<String> = sqlx::query_scalar(
+        "SELECT license_number FROM default_key_reaches WHERE default_key_id = $1",
+    )
+    .bind(default_key_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    before.sort_unstable();
+    let mut after: Vec<String> = reached.iter().map(|s| (*s).to_owned()).collect();
+    after.sort_unstable();
+    after.dedup();
+    if before == after {
+        return Ok(false);
+    }
+    super::write_reaches(conn, default_key_id, &after).await?;
+    Ok(true)
+}
