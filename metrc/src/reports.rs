@@ -25,8 +25,9 @@ pub struct Transaction {
     pub total_amount: f64,
 }
 
-/// A sales receipt, in METRC's field names. `sales_date_time` is the facility's local wall clock.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A sales receipt, in METRC's field names. `sales_date_time` is the facility's local wall clock. Its
+/// `Debug` never shows the patient's license number.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Receipt {
     pub sales_date_time: String,
@@ -36,6 +37,21 @@ pub struct Receipt {
     /// A patient's license number, on a sale to a patient. Personal data: never logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patient_license_number: Option<String>,
+}
+
+impl std::fmt::Debug for Receipt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receipt")
+            .field("sales_date_time", &self.sales_date_time)
+            .field("external_receipt_number", &self.external_receipt_number)
+            .field("sales_customer_type", &self.sales_customer_type)
+            .field("transactions", &self.transactions)
+            .field(
+                "patient_license_number",
+                &self.patient_license_number.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
 }
 
 /// A package adjustment, in METRC's field names. `quantity` is the signed change.

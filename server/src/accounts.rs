@@ -56,11 +56,22 @@ impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for User {
     }
 }
 
-/// A user found by email, with the password hash sign-in checks.
-#[derive(Debug)]
+/// A user found by email, with the password hash sign-in checks (never shown by `Debug`).
 pub struct SignInCandidate {
     pub user: User,
     pub password_hash: Option<String>,
+}
+
+impl std::fmt::Debug for SignInCandidate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInCandidate")
+            .field("user", &self.user)
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
 }
 
 pub async fn find_for_sign_in(
@@ -97,14 +108,25 @@ pub async fn create_organization(
         .await
 }
 
-/// What it takes to add a user.
-#[derive(Debug)]
+/// What it takes to add a user. Its `Debug` never shows the password hash.
 pub struct NewUser<'a> {
     pub organization_id: i64,
     pub email: &'a Email,
     pub display_name: &'a str,
     pub role: Role,
     pub password_hash: Option<&'a str>,
+}
+
+impl std::fmt::Debug for NewUser<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("organization_id", &self.organization_id)
+            .field("email", &self.email)
+            .field("display_name", &self.display_name)
+            .field("role", &self.role)
+            .field("password_hash", &self.password_hash.map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
 /// Adds a user and returns their id; a taken email is a unique violation.

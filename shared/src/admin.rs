@@ -291,13 +291,24 @@ impl UserChangeRequest {
     }
 }
 
-/// A one-time link with which a user sets their password (`/set-password#{token}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A one-time link with which a user sets their password (`/set-password#{token}`). Its `Debug` never
+/// shows the link (it holds the token).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetupLink {
     pub user: UserAdminView,
     pub url: String,
     /// Unix seconds.
     pub expires_at: i64,
+}
+
+impl std::fmt::Debug for SetupLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetupLink")
+            .field("user", &self.user)
+            .field("url", &crate::redacted(&self.url))
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 /// `POST /api/password-setup`: the token of a set-up link and the chosen password. Its `Debug` shows
@@ -444,7 +455,7 @@ pub struct DefaultKeyView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntegrationLicense {
     pub id: i64,
-    pub number: String,
+    pub number: LicenseNumber,
     pub name: String,
     pub tracked: bool,
     pub active: bool,
@@ -646,7 +657,7 @@ mod tests {
     fn licenses_without_a_working_default_key_are_not_covered() {
         let license = |id, tracked, active, reached| IntegrationLicense {
             id,
-            number: format!("L{id}"),
+            number: LicenseNumber::parse(&format!("L{id}")).expect("valid"),
             name: String::new(),
             tracked,
             active,

@@ -506,7 +506,7 @@ impl KeyUsed {
 pub struct ReportView {
     pub id: i64,
     pub kind: ReportKind,
-    pub license_number: String,
+    pub license_number: LicenseNumber,
     /// The receipt's `ExternalReceiptNumber` (sales only).
     pub external_number: Option<String>,
     pub status: ReportStatus,

@@ -66,7 +66,11 @@ pub fn CompliancePage() -> impl IntoView {
             .data
             .read()
             .iter()
-            .flat_map(|p| p.reports.iter().map(|r| r.report.license_number.clone()))
+            .flat_map(|p| {
+                p.reports
+                    .iter()
+                    .map(|r| r.report.license_number.to_string())
+            })
             .collect();
         numbers.sort();
         numbers.dedup();
@@ -116,7 +120,7 @@ pub fn CompliancePage() -> impl IntoView {
                     let only = license_filter.get();
                     let status = status_filter.get();
                     page.data.get().map(|p| p.reports.into_iter()
-                        .filter(|r| only.is_empty() || r.report.license_number == only)
+                        .filter(|r| only.is_empty() || r.report.license_number.as_str() == only)
                         .filter(|r| status.is_empty() || r.report.status.code() == status)
                         .map(|r| {
                             let id = r.report.id;
@@ -126,7 +130,7 @@ pub fn CompliancePage() -> impl IntoView {
                             view! {
                                 <tr>
                                     <th scope="row">{title.clone()}</th>
-                                    <td>{r.report.license_number.clone()}</td>
+                                    <td>{r.report.license_number.to_string()}</td>
                                     <td>{r.user.clone()}</td>
                                     <td title=local_time(r.report.recorded_at)>{age(now - r.report.recorded_at)}</td>
                                     <td>{r.report.key_label()}</td>

@@ -72,7 +72,7 @@ pub fn RegisterPage() -> impl IntoView {
                     {move || reports.data.get().unwrap_or_default().into_iter().map(|r| view! {
                         <tr>
                             <th scope="row">{r.external_number.clone().unwrap_or_else(|| format!("Adjustment #{}", r.id))}</th>
-                            <td>{r.license_number.clone()}</td>
+                            <td>{r.license_number.to_string()}</td>
                             <td>{local_time(r.recorded_at)}</td>
                             <td>{r.status.label()}</td>
                             <td>{r.key_label()}</td>

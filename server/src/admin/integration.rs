@@ -23,7 +23,7 @@ use shared::admin::{
     DefaultKeyRequest, DefaultKeyView, IntegrationLicense, IntegrationPage, StateIntegration,
 };
 use shared::credential::CredentialStatus;
-use shared::{MetrcUserKey, StateCode};
+use shared::{LicenseNumber, MetrcUserKey, StateCode};
 use sqlx::{AnyConnection, Row};
 
 /// The page: every state the organization has licenses in, with its default key and licenses.
@@ -55,7 +55,7 @@ pub async fn load(
         if let Some(s) = states.last_mut() {
             s.licenses.push(IntegrationLicense {
                 id: row.try_get("id")?,
-                number: row.try_get("number")?,
+                number: decode(&row, "number", |s| LicenseNumber::parse(s).ok())?,
                 name: row.try_get("display_name")?,
                 tracked: row.try_get::<i64, _>("tracked")? != 0,
                 active: row.try_get::<i64, _>("active")? != 0,
@@ -288,8 +288,8 @@ async fn not_personal(
     Ok(keys::for_organization(&stored).map_err(|class| someone_elses(Offered::DefaultKey, class)))
 }
 
-/// Audits a refused default key (never the key: its last four at most, and whose kind of key it was) and
-/// gives the answer.
+/// Audits a refused default key at the state's licenses (never the key: the last four of a key offered as
+/// the default key, none of a person's own, and whose kind of key it was) and gives the answer.
 async fn refused(
     state: &AppState,
     admin: &User,
@@ -297,14 +297,22 @@ async fn refused(
     key: &MetrcUserKey,
     refusal: Refusal,
 ) -> Result<AppError, AppError> {
+    let licenses: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM licenses WHERE organization_id = $1 AND provider = 'metrc' AND state = $2",
+    )
+    .bind(admin.organization_id)
+    .bind(us.code())
+    .fetch_all(&state.db.pool)
+    .await?;
+    let shown = match refusal.class {
+        Some(_) => String::new(),
+        None => format!(": key ••••{}", key.last_four()),
+    };
     audit::record_alone(
         &state.db,
-        &Entry::admin(admin, None, "default_key_verify_failed", refusal.result).detail(format!(
-            "{}: key ••••{}{}",
-            us.code(),
-            key.last_four(),
-            refusal.detail()
-        )),
+        &Entry::admin(admin, None, "default_key_verify_failed", refusal.result)
+            .detail(format!("{}{shown}{}", us.code(), refusal.detail()))
+            .licenses(&licenses),
     )
     .await?;
     Ok(refusal.error)

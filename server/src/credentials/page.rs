@@ -70,7 +70,8 @@ pub async fn load_page(conn: &mut AnyConnection, user: &User) -> Result<Credenti
     })
 }
 
-/// The numbers of these licenses of the page (ids the page does not have are not the organization's).
+/// The numbers of these licenses of the page. The ids are ones the page itself gave (a credential's, or a
+/// request's already checked against this page), so every one is found.
 pub fn license_numbers(page: &CredentialsPage, ids: &[i64]) -> Vec<LicenseNumber> {
     ids.iter()
         .filter_map(|id| page.license(*id))

@@ -51,6 +51,30 @@ struct DueKey {
     version: i64,
 }
 
+/// The rest of a due key's row.
+fn due_key(row: &sqlx::any::AnyRow, key_ref: KeyRef, version: i64) -> Result<DueKey, sqlx::Error> {
+    let holder_id: i64 = row.try_get("holder")?;
+    let us = decode(row, "state", |s| StateCode::parse(s).ok())?;
+    let holder = match key_ref {
+        KeyRef::Credential(_) => Holder::Person { user_id: holder_id },
+        KeyRef::Default(_) => Holder::Organization {
+            organization_id: holder_id,
+            state: us,
+        },
+    };
+    Ok(DueKey {
+        key_ref,
+        holder,
+        state: us,
+        status: decode(row, "status", CredentialStatus::from_code)?,
+        sealed: Sealed {
+            key_id: row.try_get("key_id")?,
+            ciphertext: row.try_get("key_ciphertext")?,
+        },
+        version,
+    })
+}
+
 /// Checks the stored key (credential or default key) whose last check is oldest, if it is due. Returns
 /// whether it checked one.
 pub async fn recheck_one(state: &AppState) -> Result<bool, sqlx::Error> {
@@ -76,43 +100,38 @@ pub async fn recheck_one(state: &AppState) -> Result<bool, sqlx::Error> {
         return Ok(false);
     };
     let id: i64 = row.try_get("id")?;
-    let holder_id: i64 = row.try_get("holder")?;
-    let us = decode(&row, "state", |s| StateCode::parse(s).ok())?;
-    let (key_ref, holder) = if row.try_get::<i64, _>("is_default")? == 0 {
-        (
-            KeyRef::Credential(id),
-            Holder::Person { user_id: holder_id },
-        )
+    let version: i64 = row.try_get("version")?;
+    let key_ref = if row.try_get::<i64, _>("is_default")? == 0 {
+        KeyRef::Credential(id)
     } else {
-        (
-            KeyRef::Default(id),
-            Holder::Organization {
-                organization_id: holder_id,
-                state: us,
-            },
-        )
-    };
-    let due = DueKey {
-        key_ref,
-        holder,
-        state: us,
-        status: decode(&row, "status", CredentialStatus::from_code)?,
-        sealed: Sealed {
-            key_id: row.try_get("key_id")?,
-            ciphertext: row.try_get("key_ciphertext")?,
-        },
-        version: row.try_get("version")?,
+        KeyRef::Default(id)
     };
     let mut conn = state.db.pool.acquire().await?;
-    let Ok(key) = state.keys.open(due.key_ref, due.holder, &due.sealed) else {
-        // Logged once by `open`; its status stays what the user last saw, and it is not retried before
-        // its next turn.
-        record_check(&mut conn, due.key_ref, due.version, None, now).await?;
-        return Ok(true);
+    // A row that cannot be read or opened is passed over until its next turn (its check time is
+    // recorded), so it never stops the re-check of every other key.
+    let ready = match due_key(&row, key_ref, version) {
+        Ok(due) => match state.keys.open(due.key_ref, due.holder, &due.sealed) {
+            // Logged once by `open`; its status stays what the user last saw.
+            Err(_) => None,
+            Ok(key) => match due.key_ref {
+                KeyRef::Credential(id) => match credential_licenses(&mut conn, id).await {
+                    Ok(licenses) => Some((due, key, licenses)),
+                    Err(e) => {
+                        tracing::error!(key = ?key_ref, error = %e, "a stored key's licenses cannot be read for its re-check");
+                        None
+                    }
+                },
+                KeyRef::Default(_) => Some((due, key, Vec::new())),
+            },
+        },
+        Err(e) => {
+            tracing::error!(key = ?key_ref, error = %e, "a stored key's row cannot be read for its re-check");
+            None
+        }
     };
-    let licenses = match due.key_ref {
-        KeyRef::Credential(id) => credential_licenses(&mut conn, id).await?,
-        KeyRef::Default(_) => Vec::new(),
+    let Some((due, key, licenses)) = ready else {
+        record_check(&mut conn, key_ref, version, None, now).await?;
+        return Ok(true);
     };
     drop(conn);
     let outcome = state.metrc.verify_key(due.state, &key, &licenses).await;

@@ -24,7 +24,7 @@ use crate::crypto::{CredentialKeys, Fingerprint, OpenError, Sealed};
 use crate::db::now_unix;
 use shared::credential::CredentialStatus;
 use shared::report::{HeldFor, ReportStatus, reasons};
-use shared::{MetrcUserKey, StateCode};
+use shared::{LicenseNumber, MetrcUserKey, StateCode};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -142,10 +142,10 @@ impl std::fmt::Debug for SealedKey {
 }
 
 /// A stored key this server cannot open: its server key is no longer in `CREDENTIAL_KEYS`, or the row is
-/// damaged. An operator must act; the user did nothing wrong.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Unreadable(pub OpenError);
+/// damaged (logged with the cause when first met). An operator must act; the user did nothing wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a stored METRC key cannot be read")]
+pub struct Unreadable;
 
 /// The server keys, and what this process has already told operators.
 #[derive(Debug)]
@@ -161,10 +161,6 @@ impl Custody {
             keys,
             reported: Mutex::new(HashSet::new()),
         }
-    }
-
-    pub fn server_keys(&self) -> &CredentialKeys {
-        &self.keys
     }
 
     /// Seals a key for its holder under the active server key.
@@ -198,7 +194,7 @@ impl Custody {
                     "a stored METRC key cannot be read: an operator must act (CREDENTIAL_KEYS lacks its server key, or the row is damaged)"
                 );
             }
-            Unreadable(e)
+            Unreadable
         })
     }
 
@@ -312,8 +308,9 @@ pub fn for_organization(stored: &[Stored]) -> Result<(), KeyClass> {
 
 /// Records a check of a stored key: the status METRC's answer gives (none after an outage: only the
 /// time), unless the key changed since `version` was read — then a newer save has its own, newer answer
-/// and this one is dropped. Returns whether it wrote. Every change of a stored key's status goes through
-/// here.
+/// and this one is dropped. Returns whether it wrote. Every status a check finds (the background re-check,
+/// the re-check after a refused report) is written here; the only other writer is a save, which stores a
+/// key METRC just verified under [`lock`] and the version the user saw.
 pub async fn record_check(
     conn: &mut AnyConnection,
     key_ref: KeyRef,
@@ -361,6 +358,29 @@ pub async fn record_check(
             .await?
         }
     };
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records that METRC no longer lets a default key reach a license (it refused a report there): the
+/// license leaves the key's reach, the key stays working for the others. Guarded like [`record_check`]:
+/// only if the key is still at `version`. Returns whether it wrote.
+pub async fn record_lost_reach(
+    conn: &mut AnyConnection,
+    default_key_id: i64,
+    version: i64,
+    license: &LicenseNumber,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM default_key_reaches WHERE default_key_id = $1 AND license_number = $2 \
+         AND EXISTS (SELECT 1 FROM default_keys WHERE id = $1 AND version = $3)",
+    )
+    .bind(default_key_id)
+    .bind(license.as_str())
+    .bind(version)
+    .execute(conn)
+    .await?;
+    // Nothing deleted: the key changed, or another check took the license out first. Either way the
+    // report is sent again and the table decides with what is stored now.
     Ok(done.rows_affected() == 1)
 }
 

@@ -44,16 +44,12 @@ impl SealedTable {
         }
     }
 
-    fn holder(self, id: i64, holder: i64, state: &str) -> Result<Holder, RotateError> {
+    fn holder(self, state: &str, holder: i64) -> Result<Holder, OpenError> {
         Ok(match self {
             SealedTable::Credentials => Holder::Person { user_id: holder },
             SealedTable::DefaultKeys => Holder::Organization {
                 organization_id: holder,
-                state: StateCode::parse(state).map_err(|_| RotateError::Open {
-                    table: self.name(),
-                    id,
-                    source: OpenError::Corrupt,
-                })?,
+                state: StateCode::parse(state).map_err(|_| OpenError::Corrupt)?,
             },
         })
     }
@@ -73,10 +69,17 @@ impl Rotated {
 }
 
 /// Re-encrypts every stored key that is not under the active server key. Each row is rewritten in its own
-/// short statement, guarded by its version, so servers can keep serving while it runs; a row changed
-/// meanwhile is picked up by the next pass if it still needs it.
+/// short statement, guarded by its version; a row changed meanwhile is picked up by the next pass if it
+/// still needs it. A row that does not open is passed over, so one damaged row never leaves the others
+/// (the default keys, say) under the old server key: the rotation finishes every other row, then fails
+/// naming the rows it could not read.
+///
+/// Every server must already run with the new key in `CREDENTIAL_KEYS` (first, the old one after it)
+/// before this runs: a server that only knows the old key can neither open nor recognise a key sealed
+/// under the new one.
 pub async fn rotate(db: &Db, custody: &Custody) -> Result<Rotated, RotateError> {
     let mut rotated = Rotated::default();
+    let mut unreadable: Vec<(&'static str, i64)> = Vec::new();
     for _pass in 0..ROTATION_PASSES {
         let mut left = 0;
         for table in SEALED_TABLES {
@@ -84,15 +87,26 @@ pub async fn rotate(db: &Db, custody: &Custody) -> Result<Rotated, RotateError> 
                 .bind(custody.keys.active_id())
                 .fetch_all(&db.pool)
                 .await?;
+            let rows: Vec<Row> = rows
+                .into_iter()
+                .filter(|row| !unreadable.contains(&(table.name(), row.0)))
+                .collect();
             left += rows.len();
-            let done = rotate_rows(db, custody, table, rows).await?;
+            let done = rotate_rows(db, custody, table, rows, &mut unreadable).await?;
             match table {
                 SealedTable::Credentials => rotated.credentials += done,
                 SealedTable::DefaultKeys => rotated.default_keys += done,
             }
         }
         if left == 0 {
-            return Ok(rotated);
+            return if unreadable.is_empty() {
+                Ok(rotated)
+            } else {
+                Err(RotateError::Unreadable {
+                    rotated,
+                    unreadable,
+                })
+            };
         }
     }
     Err(RotateError::KeptChanging)
@@ -107,17 +121,23 @@ async fn rotate_rows(
     custody: &Custody,
     table: SealedTable,
     rows: Vec<Row>,
+    unreadable: &mut Vec<(&'static str, i64)>,
 ) -> Result<u64, RotateError> {
     let mut count = 0;
     for (id, holder, state, key_id, ciphertext, version) in rows {
-        let holder = table.holder(id, holder, &state)?;
-        let key = custody
-            .open_quietly(holder, &Sealed { key_id, ciphertext })
-            .map_err(|source| RotateError::Open {
-                table: table.name(),
-                id,
-                source,
-            })?;
+        let opened = table.holder(&state, holder).and_then(|holder| {
+            custody
+                .open_quietly(holder, &Sealed { key_id, ciphertext })
+                .map(|key| (holder, key))
+        });
+        let (holder, key) = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                tracing::error!(table = table.name(), id, error = %e, "a stored key cannot be read: it stays as it is");
+                unreadable.push((table.name(), id));
+                continue;
+            }
+        };
         let sql = format!(
             "UPDATE {} SET {}, version = version + 1 WHERE id = $6 AND version = $7",
             table.name(),
@@ -137,11 +157,14 @@ async fn rotate_rows(
 
 #[derive(Debug, thiserror::Error)]
 pub enum RotateError {
-    #[error("{table} row {id} could not be decrypted: {source}")]
-    Open {
-        table: &'static str,
-        id: i64,
-        source: OpenError,
+    #[error(
+        "every other stored key was re-encrypted ({} in all), but these rows cannot be read with CREDENTIAL_KEYS and were left as they are: {}",
+        rotated.total(),
+        unreadable.iter().map(|(t, id)| format!("{t} {id}")).collect::<Vec<_>>().join(", ")
+    )]
+    Unreadable {
+        rotated: Rotated,
+        unreadable: Vec<(&'static str, i64)>,
     },
     #[error("stored keys kept changing during {ROTATION_PASSES} passes; run the rotation again")]
     KeptChanging,

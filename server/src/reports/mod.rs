@@ -16,6 +16,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use shared::LicenseNumber;
 use shared::report::{
     AdjustmentRequest, KeyUsed, ReportKind, ReportStatus, ReportView, SaleRequest,
 };
@@ -25,7 +26,7 @@ const NO_STORE: [(header::HeaderName, &str); 1] = [(header::CACHE_CONTROL, "no-s
 
 /// The license a report is recorded at, as recording needs it.
 struct AtLicense {
-    number: String,
+    number: LicenseNumber,
     time_zone: String,
 }
 
@@ -51,7 +52,12 @@ async fn license_for_recording(
         Some((number, _, 0)) => Err(AppError::Conflict(format!(
             "License {number} is inactive or not tracked: sales and adjustments there are refused. Ask your administrator."
         ))),
-        Some((number, time_zone, _)) => Ok(AtLicense { number, time_zone }),
+        Some((number, time_zone, _)) => Ok(AtLicense {
+            number: LicenseNumber::parse(&number).map_err(|e| {
+                AppError::Internal(format!("license {license_id}'s stored number: {e}"))
+            })?,
+            time_zone,
+        }),
     }
 }
 
@@ -115,7 +121,7 @@ async fn finish(
 fn recorded(
     id: i64,
     kind: ReportKind,
-    license_number: String,
+    license_number: LicenseNumber,
     external_number: Option<String>,
     now: i64,
 ) -> ReportView {
@@ -224,7 +230,7 @@ pub fn view(row: &sqlx::any::AnyRow) -> Result<ReportView, sqlx::Error> {
     Ok(ReportView {
         id: row.try_get("id")?,
         kind: decode(row, "kind", ReportKind::from_code)?,
-        license_number: row.try_get("number")?,
+        license_number: decode(row, "number", |s| LicenseNumber::parse(s).ok())?,
         external_number: row.try_get("external_number")?,
         status: decode(row, "status", ReportStatus::from_code)?,
         key_used: match row.try_get::<Option<String>, _>("key_used")? {

@@ -72,8 +72,7 @@ pub async fn run(state: AppState, outbox: Arc<Outbox>) {
     }
 }
 
-/// A claimed report.
-#[derive(Debug)]
+/// A claimed report. (No `Debug`: its payload may hold a patient's license number.)
 struct Due {
     id: i64,
     kind: ReportKind,
@@ -463,10 +462,11 @@ fn read_payloads<'a, T: serde::de::DeserializeOwned>(
 }
 
 /// After a 401/403 on a report: `GET /facilities/v2/` with the same key. 401 → the key is invalid;
-/// 200 without the license → it lost the license; 200 with it → a permission is missing. The key's
-/// status follows (a credential's or the default key's) — unless the key was replaced or re-checked
-/// since this pass read it: then the newer answer stands, and the report goes again at once under
-/// whatever key the table now chooses.
+/// 200 without the license → it lost the license; 200 with it → a permission is missing. The key follows:
+/// a credential's status, or for the default key its status (invalid) or the licenses it reaches (one
+/// lost license leaves it working for the others). Only if the key is still the one sent: a key saved or
+/// re-checked meanwhile keeps its newer answer, and the report goes again at once under whatever key the
+/// table now chooses.
 async fn recheck(
     state: &AppState,
     key_ref: KeyRef,
@@ -474,49 +474,57 @@ async fn recheck(
     us: StateCode,
     license: &LicenseNumber,
 ) -> Outcome {
-    let (status, outcome) = match state
+    let verdict = match state
         .metrc
         .verify_key(us, &opened.key, std::slice::from_ref(license))
         .await
     {
-        Err(MetrcError::InvalidKey) => (
-            Some(CredentialStatus::Invalid),
-            Outcome::Held(None, HoldReason::Unauthorized),
-        ),
-        Ok(check) if !check.missing.is_empty() => (
-            Some(CredentialStatus::LicenseLost),
-            Outcome::Held(None, HoldReason::NoAccess(license.clone())),
-        ),
-        Ok(_) => (
-            None,
-            Outcome::Held(Some(key_ref), HoldReason::PermissionMissing),
-        ),
-        Err(other) => (None, Outcome::Retry(other.to_string())),
+        Err(MetrcError::InvalidKey) => Verdict::Invalid,
+        Ok(check) if !check.missing.is_empty() => Verdict::LicenseLost,
+        Ok(_) => return Outcome::Held(Some(key_ref), HoldReason::PermissionMissing),
+        Err(other) => return Outcome::Retry(other.to_string()),
     };
-    let Some(status) = status else {
-        return outcome;
+    // What the report waits for: the user's own key fixed, or — when it was the organization's default
+    // key — a default key (or a credential of their own) that reaches the license.
+    let reason = match (key_ref, verdict) {
+        (KeyRef::Credential(_), Verdict::Invalid) => HoldReason::Unauthorized,
+        (KeyRef::Credential(_), Verdict::LicenseLost) => HoldReason::NoAccess(license.clone()),
+        (KeyRef::Default(_), _) => HoldReason::NoCredential(license.clone()),
     };
     let written = match state.db.pool.acquire().await {
-        Ok(mut conn) => {
-            keys::record_check(&mut conn, key_ref, opened.version, Some(status), now_unix()).await
-        }
+        Ok(mut conn) => match (key_ref, verdict) {
+            (KeyRef::Default(id), Verdict::LicenseLost) => {
+                keys::record_lost_reach(&mut conn, id, opened.version, license).await
+            }
+            (_, verdict) => {
+                let status = match verdict {
+                    Verdict::Invalid => CredentialStatus::Invalid,
+                    Verdict::LicenseLost => CredentialStatus::LicenseLost,
+                };
+                keys::record_check(&mut conn, key_ref, opened.version, Some(status), now_unix())
+                    .await
+            }
+        },
         Err(e) => Err(e),
     };
     match written {
         Ok(true) => {
-            tracing::warn!(
-                key = ?key_ref,
-                status = status.code(),
-                "METRC refused a report; the key's status follows"
-            );
-            outcome
+            tracing::warn!(key = ?key_ref, ?verdict, "METRC refused a report; the stored key follows");
+            Outcome::Held(None, reason)
         }
         Ok(false) => Outcome::Again("the key changed while the report was being sent".into()),
         Err(e) => {
-            tracing::error!(error = %e, "could not record a key's new status");
+            tracing::error!(error = %e, "could not record what METRC said of a stored key");
             Outcome::Retry("METRC refused the call; the key's status could not be recorded".into())
         }
     }
+}
+
+/// What the re-check after a refused report found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Invalid,
+    LicenseLost,
 }
 
 /// Writes every outcome and releases the claims, in one transaction. A report whose claim is no longer

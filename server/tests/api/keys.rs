@@ -90,6 +90,28 @@ async fn integration(app: &TestApp, admin: &Client) -> IntegrationPage {
     get_json(app, admin, "/api/admin/integration").await
 }
 
+/// A save of `CO_BOTH` by a new clerk, held `point` for 1 s on purpose, while an admin deactivates the
+/// clerk as soon as the save gets there: the save's answer, the deactivation's status and the clerk's id.
+async fn deactivate_during_save(
+    app: &TestApp,
+    point: Point,
+) -> (reqwest::Response, StatusCode, i64) {
+    let licenses = app.add_demo_licenses().await;
+    let (_, admin) = app
+        .signed_in_as("admin@example.test", "Avery Admin", Role::Admin)
+        .await;
+    let (clerk_id, clerk) = app.signed_in_user("clerk@example.test").await;
+    let reached = app.state.hooks.pause_at(point, Duration::from_millis(1000));
+    let request = body("CO", &[licenses.colfax], CO_BOTH);
+    let saving = save(app, &clerk, &request);
+    let deactivating = async {
+        reached.notified().await;
+        deactivate(app, &admin, clerk_id).await
+    };
+    let (saved, deactivated) = tokio::join!(saving, deactivating);
+    (saved, deactivated, clerk_id)
+}
+
 /// Rotation re-seals every table that holds a key: after `new,old` and a restart with `new` alone, the
 /// default key still opens (a sale without a credential goes out under it) and is still recognised by its
 /// fingerprint (nobody can save it as their own).
@@ -266,20 +288,7 @@ on_both_databases! {
     /// Deactivation lands inside the save's write transaction (held open 1 s on purpose): whichever
     /// order the database lets them commit in, no key of the deactivated user remains.
     async fn deactivation_inside_the_write_transaction_leaves_no_key(app: TestApp) {
-        let licenses = app.add_demo_licenses().await;
-        let (_, admin) = app.signed_in_as("admin@example.test", "Avery Admin", Role::Admin).await;
-        let (clerk_id, clerk) = app.signed_in_user("clerk@example.test").await;
-        let reached = app
-            .state
-            .hooks
-            .pause_at(Point::KeyWriteStarted, Duration::from_millis(1000));
-        let request = body("CO", &[licenses.colfax], CO_BOTH);
-        let saving = save(&app, &clerk, &request);
-        let deactivating = async {
-            reached.notified().await;
-            deactivate(&app, &admin, clerk_id).await
-        };
-        let (saved, deactivated) = tokio::join!(saving, deactivating);
+        let (saved, deactivated, clerk_id) = deactivate_during_save(&app, Point::KeyWriteStarted).await;
         assert_eq!(deactivated, 200);
         assert_eq!(
             app.count("SELECT COUNT(*) FROM credentials WHERE user_id = $1", &[clerk_id]).await,
@@ -303,6 +312,25 @@ on_both_databases! {
                 );
             }
         }
+    }
+
+    /// Deactivation lands after the save checked its user and the key's holders, before it writes (held
+    /// there 1 s on purpose): the deactivation waits for the organization's lock, then sees the saved key
+    /// and destroys it — on PostgreSQL too, where it could not see an uncommitted insert.
+    async fn deactivation_after_the_saves_checks_destroys_the_saved_key(app: TestApp) {
+        let (saved, deactivated, clerk_id) = deactivate_during_save(&app, Point::KeyWriteChecked).await;
+        assert_eq!(saved.status(), 201);
+        assert_eq!(deactivated, 200);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM credentials WHERE user_id = $1", &[clerk_id]).await,
+            0,
+            "a deactivated user holds no key"
+        );
+        let audit = audit_of(&app, clerk_id).await;
+        assert!(
+            audit.iter().any(|(a, _, d)| a == "user_deactivated" && d.contains("1 stored METRC key")),
+            "{audit:?}"
+        );
     }
 
     /// A report refused with the old, revoked key is re-checked while the user saves a new key: the
@@ -335,54 +363,6 @@ on_both_databases! {
         assert_eq!(receipts_with(&app, "co", &external), [CO_COLFAX_ONLY]);
         let credential = page(&app, &clerk).await.credentials.remove(0);
         assert_eq!(credential.status, CredentialStatus::Verified);
-    }
-
-    /// Offering the organization's default key as one's own, again and again: each refusal is audited
-    /// (whose kind of key, never the key), and counts against the verify limit.
-    async fn someone_elses_key_is_refused_audited_and_counted(app: TestApp) {
-        let licenses = app.add_demo_licenses().await;
-        let (_, admin) = app.signed_in_as("admin@example.test", "Avery Admin", Role::Admin).await;
-        assert_eq!(set_default_key(&app, &admin, CO_MANAGER, None).await.status(), 200);
-        let (clerk_id, clerk) = app.signed_in_user("clerk@example.test").await;
-        let request = body("CO", &[licenses.colfax], CO_MANAGER);
-        let mut statuses = Vec::new();
-        for _ in 0..20 {
-            statuses.push(save(&app, &clerk, &request).await.status().as_u16());
-        }
-        assert_eq!(statuses[..10], [409; 10], "{statuses:?}");
-        assert_eq!(statuses[10..], [429; 10], "{statuses:?}");
-        let refusals: Vec<_> = audit_of(&app, clerk_id)
-            .await
-            .into_iter()
-            .filter(|(a, r, _)| a == "verify_failed" && r == "key_is_default_key")
-            .collect();
-        assert_eq!(refusals.len(), 10);
-        for (_, _, detail) in &refusals {
-            assert!(detail.contains(COLFAX) && detail.contains("the organization's default key"), "{detail}");
-            assert!(!detail.contains(CO_MANAGER) && !detail.contains("Avery"), "{detail}");
-        }
-        // A colleague's key, and the admin offering a person's key as the default key: audited too.
-        let (first_id, first) = app.signed_in_user("first@example.test").await;
-        credential_id(save(&app, &first, &body("CO", &[licenses.pearl], CO_BOTH)).await).await;
-        let (second_id, second) = app.signed_in_user("second@example.test").await;
-        let refused = save(&app, &second, &body("CO", &[licenses.colfax], CO_BOTH)).await;
-        assert_eq!(refused.status(), 409);
-        assert!(audit_of(&app, second_id).await.iter().any(|(a, r, d)|
-            a == "verify_failed" && r == "key_of_another_person" && d.contains("a person's key")));
-        let version = integration(&app, &admin).await.states.iter()
-            .find(|s| s.state.code() == "CO").and_then(|s| s.default_key.as_ref()).map(|k| k.version);
-        let offered = set_default_key(&app, &admin, CO_BOTH, version).await;
-        assert_eq!(offered.status(), 409);
-        let admin_trail: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT action, result, detail FROM audit_log WHERE action = 'default_key_verify_failed'",
-        )
-        .fetch_all(&app.db.pool)
-        .await
-        .expect("audit");
-        assert_eq!(admin_trail.len(), 1, "{admin_trail:?}");
-        assert_eq!(admin_trail[0].1, "key_of_a_person");
-        assert!(admin_trail[0].2.contains("a person's key") && !admin_trail[0].2.contains(CO_BOTH));
-        assert_ne!(first_id, second_id);
     }
 
     /// A credential sealed under a server key no longer configured: its reports are held for an
@@ -434,16 +414,71 @@ on_both_databases! {
         }
     }
 
+    /// METRC refuses the default key at one license: that license leaves the key's reach (its sale waits
+    /// as "No credential for …", never as the user's "401 Unauthorized"), and the key keeps working at the
+    /// others.
+    async fn a_default_key_refused_at_one_license_keeps_working_at_the_others(app: TestApp) {
+        let licenses = app.add_demo_licenses().await;
+        let (_, admin) = app.signed_in_as("admin@example.test", "Avery Admin", Role::Admin).await;
+        assert_eq!(set_default_key(&app, &admin, CO_MANAGER, None).await.status(), 200);
+        assert!(app.sim.set_user_key_facilities("co", CO_MANAGER, &[COLFAX]));
+        let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+        let at_pearl = record_sale(&app, &clerk, licenses.pearl, PEARL).await;
+        let report = settled(&app, &clerk, at_pearl.id).await;
+        assert_eq!(report.status, ReportStatus::Held);
+        assert_eq!(report.reason, Some(reasons::no_credential(PEARL)));
+        let co = integration(&app, &admin).await.states.into_iter().find(|s| s.state.code() == "CO").expect("CO");
+        assert_eq!(co.default_key.as_ref().map(|k| k.status), Some(CredentialStatus::Verified));
+        let pearl = co.licenses.iter().find(|l| l.id == licenses.pearl).expect("Pearl");
+        assert!(!pearl.reached_by_default, "Pearl left the default key's reach");
+        let at_colfax = record_sale(&app, &clerk, licenses.colfax, COLFAX).await;
+        let report = settled(&app, &clerk, at_colfax.id).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+        assert_eq!(report.key_used, Some(KeyUsed::Default));
+    }
+
+    /// A row the rotation cannot read is left as it is and named; every other key is rotated.
+    async fn rotation_passes_over_an_unreadable_row(app: TestApp) {
+        let licenses = app.add_demo_licenses().await;
+        let (_, admin) = app.signed_in_as("admin@example.test", "Avery Admin", Role::Admin).await;
+        assert_eq!(set_default_key(&app, &admin, CO_MANAGER, None).await.status(), 200);
+        let (first_id, first) = app.signed_in_user("first@example.test").await;
+        let damaged = credential_id(save(&app, &first, &body("CO", &[licenses.colfax], CO_BOTH)).await).await;
+        let (_, second) = app.signed_in_user("second@example.test").await;
+        credential_id(save(&app, &second, &body("MA", &[licenses.newbury], MA_NEWBURY)).await).await;
+        let gone = CredentialKeys::generate("gone");
+        let sealed = gone.seal(&format!("user:{first_id}"), &shared::MetrcUserKey::parse(CO_BOTH).expect("key"));
+        sqlx::query("UPDATE credentials SET key_id = $1, key_ciphertext = $2 WHERE id = $3")
+            .bind(&sealed.key_id).bind(&sealed.ciphertext).bind(damaged)
+            .execute(&app.db.pool).await.expect("damaged");
+        let new_only = CredentialKeys::generate("new");
+        let both = CredentialKeys::parse(&format!("{},{TEST_CREDENTIAL_KEYS}", new_only.to_config_string())).expect("keys");
+        match server::keys::rotate::rotate(&app.db, &server::keys::Custody::new(both)).await {
+            Err(server::keys::rotate::RotateError::Unreadable { rotated, unreadable }) => {
+                assert_eq!((rotated.credentials, rotated.default_keys), (1, 1));
+                assert_eq!(unreadable, [("credentials", damaged)]);
+            }
+            other => panic!("expected the damaged row to be named, got {other:?}"),
+        }
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM default_keys WHERE key_id = 'new'", &[]).await,
+            1,
+            "the default key was rotated all the same"
+        );
+    }
+
     /// Every table with a sealed key is on the rotation's list: a new one that is not fails here.
     async fn every_sealed_column_is_rotated(app: TestApp) {
         let sql = match app.db.backend {
             server::db::Backend::Sqlite => {
                 "SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
-                 WHERE m.type = 'table' AND p.name LIKE '%ciphertext%' ORDER BY m.name"
+                 WHERE m.type = 'table' AND (p.name LIKE '%ciphertext%' OR p.name LIKE '%fingerprint%') \
+                 GROUP BY m.name ORDER BY m.name"
             }
             server::db::Backend::Postgres => {
                 "SELECT CAST(table_name AS TEXT) FROM information_schema.columns \
-                 WHERE table_schema = current_schema() AND column_name LIKE '%ciphertext%' ORDER BY 1"
+                 WHERE table_schema = current_schema() \
+                 AND (column_name LIKE '%ciphertext%' OR column_name LIKE '%fingerprint%') GROUP BY table_name ORDER BY 1"
             }
         };
         let tables: Vec<String> = sqlx::query_scalar(sql).fetch_all(&app.db.pool).await.expect("schema");
@@ -468,6 +503,23 @@ on_both_databases! {
         assert_eq!(response.status(), 201);
 
         let token = "setup-token-5f2c9a1b";
+        let link: shared::admin::SetupLink = admin
+            .post(app.url("/api/admin/users"))
+            .json(&json!({ "email": "new@example.test", "display_name": "Nia New", "role": "staff" }))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("a set-up link");
+        let link_token = link.url.rsplit_once('#').expect("a token").1.to_owned();
+        let receipt: metrc::reports::Receipt = serde_json::from_str(
+            &sqlx::query_scalar::<_, String>("SELECT payload FROM reports WHERE kind = 'sale'")
+                .fetch_one(&app.db.pool)
+                .await
+                .expect("the stored receipt"),
+        )
+        .expect("a receipt");
         let database_password = app
             .database_url
             .split_once("://")
@@ -492,10 +544,12 @@ on_both_databases! {
             }),
             format!("{sale_request:?}"),
             format!("{:?}", sale_request.parse().expect("valid sale")),
+            format!("{link:?}"),
+            format!("{receipt:?}"),
         ];
         let mut secrets = vec![
             CO_BOTH.to_owned(), CO_MANAGER.to_owned(), VENDOR_KEY.to_owned(), PASSWORD.to_owned(),
-            token.to_owned(), patient.to_owned(),
+            token.to_owned(), patient.to_owned(), link_token,
             TEST_CREDENTIAL_KEYS.split_once(':').expect("id:key").1.to_owned(),
         ];
         secrets.extend(database_password);
@@ -540,7 +594,7 @@ async fn default_keys_are_rechecked(backend: server::db::Backend) {
         let pearl = co
             .licenses
             .iter()
-            .find(|l| l.number == PEARL)
+            .find(|l| l.number.as_str() == PEARL)
             .expect("Pearl");
         if !pearl.reached_by_default {
             break;
@@ -586,5 +640,113 @@ mod the_background_recheck_covers_default_keys {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() {
         super::default_keys_are_rechecked(server::db::Backend::Postgres).await;
+    }
+}
+
+/// Offering the organization's default key as one's own, again and again: each refusal is audited
+/// (whose kind of key, never the key), and counts against the verify limit; so do a colleague's key and
+/// an admin offering a person's key as the default key.
+async fn someone_elses_key_is_refused_audited_and_counted(backend: server::db::Backend) {
+    let app = TestApp::spawn_with(backend, &[("VERIFY_ATTEMPTS_PER_MINUTE", "10")]).await;
+    let licenses = app.add_demo_licenses().await;
+    let (_, admin) = app
+        .signed_in_as("admin@example.test", "Avery Admin", Role::Admin)
+        .await;
+    assert_eq!(
+        set_default_key(&app, &admin, CO_MANAGER, None)
+            .await
+            .status(),
+        200
+    );
+    let (clerk_id, clerk) = app.signed_in_user("clerk@example.test").await;
+    let request = body("CO", &[licenses.colfax], CO_MANAGER);
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        statuses.push(save(&app, &clerk, &request).await.status().as_u16());
+    }
+    assert_eq!(statuses[..10], [409; 10], "{statuses:?}");
+    assert_eq!(statuses[10..], [429; 10], "{statuses:?}");
+    let refusals: Vec<_> = audit_of(&app, clerk_id)
+        .await
+        .into_iter()
+        .filter(|(a, r, _)| a == "verify_failed" && r == "key_is_default_key")
+        .collect();
+    assert_eq!(refusals.len(), 10);
+    for (_, _, detail) in &refusals {
+        assert!(
+            detail.contains(COLFAX) && detail.contains("the organization's default key"),
+            "{detail}"
+        );
+        assert!(
+            !detail.contains(CO_MANAGER) && !detail.contains("Avery"),
+            "{detail}"
+        );
+    }
+    // A colleague's key, and the admin offering a person's key as the default key: audited too.
+    let (first_id, first) = app.signed_in_user("first@example.test").await;
+    credential_id(save(&app, &first, &body("CO", &[licenses.pearl], CO_BOTH)).await).await;
+    let (second_id, second) = app.signed_in_user("second@example.test").await;
+    let refused = save(&app, &second, &body("CO", &[licenses.colfax], CO_BOTH)).await;
+    assert_eq!(refused.status(), 409);
+    let colleague: Vec<_> = audit_of(&app, second_id)
+        .await
+        .into_iter()
+        .filter(|(a, r, _)| a == "verify_failed" && r == "key_of_another_person")
+        .collect();
+    assert_eq!(colleague.len(), 1, "{colleague:?}");
+    let detail = &colleague[0].2;
+    assert!(detail.contains("a person's key"), "{detail}");
+    assert!(
+        !detail.contains("first@") && !detail.contains(&CO_BOTH[CO_BOTH.len() - 4..]),
+        "{detail}"
+    );
+    let version = integration(&app, &admin)
+        .await
+        .states
+        .iter()
+        .find(|s| s.state.code() == "CO")
+        .and_then(|s| s.default_key.as_ref())
+        .map(|k| k.version);
+    let offered = set_default_key(&app, &admin, CO_BOTH, version).await;
+    assert_eq!(offered.status(), 409);
+    let admin_trail: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT action, result, detail FROM audit_log WHERE action = 'default_key_verify_failed'",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .expect("audit");
+    assert_eq!(admin_trail.len(), 1, "{admin_trail:?}");
+    assert_eq!(admin_trail[0].1, "key_of_a_person");
+    let detail = &admin_trail[0].2;
+    assert!(detail.contains("a person's key"), "{detail}");
+    assert!(
+        !detail.contains(&CO_BOTH[CO_BOTH.len() - 4..]),
+        "not even the last four of a person's key"
+    );
+    // The admin's offers count too: one verified default key and one refusal so far, 8 more allowed.
+    let mut answers = Vec::new();
+    for _ in 0..9 {
+        answers.push(
+            set_default_key(&app, &admin, CO_BOTH, version)
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(answers[..8], [409; 8], "{answers:?}");
+    assert_eq!(answers[8], 429, "{answers:?}");
+    assert_ne!(first_id, second_id);
+}
+
+mod refusals_of_someone_elses_key {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::someone_elses_key_is_refused_audited_and_counted(server::db::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::someone_elses_key_is_refused_audited_and_counted(server::db::Backend::Postgres)
+            .await;
     }
 }
