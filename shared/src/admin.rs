@@ -72,7 +72,7 @@ fn time_zone_field(raw: &str, errors: &mut Vec<FieldError>) -> Option<&'static s
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LicenseAdminView {
     pub id: i64,
-    pub number: String,
+    pub number: LicenseNumber,
     pub state: StateCode,
     pub name: String,
     pub license_type: String,
@@ -388,7 +388,7 @@ impl Cover {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CoverageLicense {
     pub id: i64,
-    pub number: String,
+    pub number: LicenseNumber,
     pub name: String,
     pub state: StateCode,
     pub own: i64,

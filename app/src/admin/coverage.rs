@@ -63,7 +63,7 @@ pub fn CoverageTab() -> impl IntoView {
                     <thead>
                         <tr>
                             <th scope="col">"User"</th>
-                            {c.licenses.iter().map(|l| view! { <th scope="col" title=l.name.clone()>{l.number.clone()}</th> }).collect_view()}
+                            {c.licenses.iter().map(|l| view! { <th scope="col" title=l.name.clone()>{l.number.to_string()}</th> }).collect_view()}
                         </tr>
                     </thead>
                     <tbody>

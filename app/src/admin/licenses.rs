@@ -54,7 +54,7 @@ pub fn OrganizationManagement() -> impl IntoView {
                         let (l1, l2, l3) = (license.clone(), license.clone(), license.clone());
                         view! {
                             <tr>
-                                <th scope="row">{license.number.clone()}</th>
+                                <th scope="row">{license.number.to_string()}</th>
                                 <td>{license.state.code()}</td>
                                 <td>{license.name.clone()}</td>
                                 <td>{license.license_type.clone()}</td>
@@ -103,7 +103,7 @@ pub fn request_change(
         version: license.version,
     };
     let warning = (license.offered() && !(tracked && active))
-        .then(|| messages::withdraw_warning(&license.number, license.credentials));
+        .then(|| messages::withdraw_warning(license.number.as_str(), license.credentials));
     changes.request(
         paths::admin_license(license.id),
         request,

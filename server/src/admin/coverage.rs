@@ -58,7 +58,7 @@ pub async fn page(
     {
         licenses.push(CoverageLicense {
             id: row.try_get("id")?,
-            number: row.try_get("number")?,
+            number: decode(&row, "number", |s| shared::LicenseNumber::parse(s).ok())?,
             name: row.try_get("display_name")?,
             state: decode(&row, "state", |s| StateCode::parse(s).ok())?,
             own: 0,

@@ -26,7 +26,7 @@ const COLUMNS: &str = "l.id, l.number, l.state, l.display_name, l.license_type, 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<LicenseAdminView, sqlx::Error> {
     Ok(LicenseAdminView {
         id: row.try_get("id")?,
-        number: row.try_get("number")?,
+        number: decode(row, "number", |s| shared::LicenseNumber::parse(s).ok())?,
         state: decode(row, "state", |s| StateCode::parse(s).ok())?,
         name: row.try_get("display_name")?,
         license_type: row.try_get("license_type")?,
@@ -128,7 +128,7 @@ pub async fn update(
         .await?
         .ok_or(AppError::NotFound)?;
     if before.version != change.version {
-        return Err(stale(&before.number));
+        return Err(stale(before.number.as_str()));
     }
     sqlx::query(
         "UPDATE licenses SET display_name = $1, license_type = $2, time_zone = $3, tracked = $4, \
