@@ -31,7 +31,13 @@ pub enum FaultKind {
     MalformedJson,
     /// 429 with METRC's message, and `Retry-After` when given.
     RateLimited { retry_after_secs: Option<u64> },
+    /// `302 Found` to [`REDIRECTED`], which answers 200 to any method: a client that follows it turns a
+    /// POST into a GET and reads "accepted" where nothing was taken.
+    Redirect,
 }
+
+/// Where [`FaultKind::Redirect`] sends a request.
+pub const REDIRECTED: &str = "/_sim/redirected";
 
 /// A fault as set through the admin API or the library.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +117,9 @@ impl FaultKind {
             FaultKind::RateLimited { retry_after_secs } => {
                 Effect::Replace(too_many_requests(retry_after_secs))
             }
+            FaultKind::Redirect => Effect::Replace(
+                (StatusCode::FOUND, [(header::LOCATION, REDIRECTED)]).into_response(),
+            ),
         }
     }
 }

@@ -293,6 +293,10 @@ impl Simulator {
                 "/{state}/sales/v2/receipts/external/{number}",
                 get(receipt_by_external_number),
             )
+            .route(
+                faults::REDIRECTED,
+                axum::routing::any(|| async { axum::Json(serde_json::json!([])) }),
+            )
             .fallback(|| async { StatusCode::NOT_FOUND });
         metrc
             .nest("/_sim", admin::router())

@@ -45,7 +45,8 @@ Admin API (tests and demos; never in our server):
   GET  /_sim/states/{state}/reports            everything accepted, with its user key
   POST /_sim/faults      {\"state\", \"user_key\"?, \"kind\", \"times\"?}  kinds: latency (ms), slow_answer (ms:
                          a POST taken at once, answered late), server_error,
-                         unavailable, drop_connection, malformed_json, rate_limited (retry_after_secs)
+                         unavailable, drop_connection, malformed_json, rate_limited (retry_after_secs),
+                         redirect (302 to /_sim/redirected, which answers 200 to anything)
   DELETE /_sim/faults
   GET|PUT /_sim/limits   per_vendor_per_second, per_vendor_concurrent, per_facility_per_second,
                          per_facility_concurrent (null = off), retry_after

@@ -168,6 +168,9 @@ pub struct HttpMetrc {
 impl HttpMetrc {
     pub fn new(settings: Settings) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
+            // Never follow a redirect: a followed POST becomes a GET whose 200 would read as "accepted".
+            // METRC does not redirect its API; a 3xx is an answer we cannot trust.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
             .user_agent(concat!(
@@ -223,9 +226,9 @@ impl HttpMetrc {
         license: Option<&LicenseNumber>,
         user_key: &MetrcUserKey,
         parse: impl Fn(&[u8]) -> Option<T>,
+        deadline: Instant,
     ) -> Result<(u16, Option<T>), MetrcError> {
         let vendor = self.vendor(state)?;
-        let deadline = Instant::now() + self.settings.deadline;
         let mut pause = Duration::from_millis(200);
         loop {
             // Paced under METRC's limits; the places are held until this attempt is answered.
@@ -269,7 +272,7 @@ impl HttpMetrc {
                 Retry::RateLimited(Some(after)) => *after,
                 _ => jittered(pause),
             };
-            if Instant::now() + wait >= deadline {
+            if !fits(wait, deadline) {
                 return Err(failure.into_error());
             }
             tracing::info!(%state, wait_ms = wait.as_millis(), reason = ?failure, "retrying a METRC GET");
@@ -315,6 +318,8 @@ impl HttpMetrc {
             (200, Err(e)) => Posted::Ambiguous(describe(&e)),
             (400, Ok(body)) => reports::read_400(&body),
             (401 | 403, _) => Posted::Refused(MetrcError::Refused),
+            // Not followed: whatever is behind it, we cannot tell whether METRC took the batch.
+            (300..=399, _) => Posted::Ambiguous(format!("a redirect (status {status})")),
             (429, _) => Posted::NotTaken(MetrcError::RateLimited { retry_after }),
             (503, _) => Posted::NotTaken(MetrcError::Unavailable("status 503".into())),
             (500..=599, _) => Posted::Ambiguous(format!("status {status}")),
@@ -323,14 +328,22 @@ impl HttpMetrc {
         }
     }
 
-    /// Whether METRC has a receipt with this external number at the license; `None` if it cannot tell.
-    /// (A sender that was interrupted after a POST asks this before it ever posts the receipt again.)
+    /// The moment METRC's deadline (`METRC_DEADLINE_SECS`) from now ends: several calls made for one batch
+    /// share it, so the batch as a whole is bounded.
+    pub fn deadline(&self) -> Instant {
+        deadline_in(self.settings.deadline)
+    }
+
+    /// Whether METRC has a receipt with this external number at the license; `None` if it cannot tell
+    /// before `deadline`. (A sender whose POST may have reached METRC asks this before it ever posts the
+    /// receipt again.)
     pub async fn receipt_exists(
         &self,
         state: StateCode,
         key: &MetrcUserKey,
         license: &LicenseNumber,
         external_number: &str,
+        deadline: Instant,
     ) -> Option<bool> {
         let url = self
             .url(
@@ -344,7 +357,10 @@ impl HttpMetrc {
                 .ok()
                 .filter(|v| v.is_object())
         };
-        match self.get(state, url, Some(license), key, found).await {
+        match self
+            .get(state, url, Some(license), key, found, deadline)
+            .await
+        {
             Ok((200, Some(_))) => Some(true),
             Ok((404, _)) => Some(false),
             _ => None,
@@ -365,7 +381,7 @@ impl HttpMetrc {
     ) -> Vec<Delivery>
     where
         T: serde::Serialize + Sync,
-        L: Fn(usize) -> F,
+        L: Fn(usize, Instant) -> F,
         F: Future<Output = Option<bool>>,
     {
         let mut deliveries: Vec<Option<Delivery>> = vec![None; objects.len()];
@@ -373,7 +389,8 @@ impl HttpMetrc {
             Ok(url) => url,
             Err(e) => return vec![Delivery::NotSent(e); objects.len()],
         };
-        let deadline = Instant::now() + self.settings.deadline;
+        // One deadline for the POSTs and the lookups after an ambiguous answer: a batch is bounded.
+        let deadline = self.deadline();
         let indices: Vec<usize> = (0..objects.len()).collect();
         for chunk in indices.chunks(reports::MAX_BATCH) {
             let mut pending: Vec<usize> = chunk.to_vec();
@@ -432,19 +449,19 @@ impl HttpMetrc {
                         };
                         let mut still = Vec::new();
                         for &i in &pending {
-                            match lookup(i).await {
+                            match lookup(i, deadline).await {
                                 Some(true) => deliveries[i] = Some(Delivery::Accepted),
                                 Some(false) => still.push(i),
-                                None => deliveries[i] = Some(Delivery::OutcomeUnknown),
+                                None => deliveries[i] = Some(Delivery::Unsettled),
                             }
                         }
                         pending = still;
                         // METRC does not have these: send them again after a pause, inside the deadline.
+                        // Past it they stay unsettled, so the next attempt looks them up again first.
                         let wait = jittered(pause);
-                        if !pending.is_empty() && Instant::now() + wait >= deadline {
+                        if !pending.is_empty() && !fits(wait, deadline) {
                             for &i in &pending {
-                                deliveries[i] =
-                                    Some(Delivery::NotSent(MetrcError::Unavailable(why.clone())));
+                                deliveries[i] = Some(Delivery::Unsettled);
                             }
                             pending.clear();
                         } else if !pending.is_empty() {
@@ -459,7 +476,7 @@ impl HttpMetrc {
                             } => *after,
                             _ => jittered(pause),
                         };
-                        if Instant::now() + wait >= deadline {
+                        if !fits(wait, deadline) {
                             for &i in &pending {
                                 deliveries[i] = Some(Delivery::NotSent(error.clone()));
                             }
@@ -480,7 +497,7 @@ impl HttpMetrc {
 }
 
 /// The lookup of objects METRC cannot look up (adjustments).
-type NoLookup = fn(usize) -> std::future::Ready<Option<bool>>;
+type NoLookup = fn(usize, Instant) -> std::future::Ready<Option<bool>>;
 
 /// Why a GET is tried again.
 #[derive(Debug)]
@@ -496,6 +513,21 @@ impl Retry {
             Retry::Unavailable(why) => MetrcError::Unavailable(why),
         }
     }
+}
+
+/// The moment `within` from now; a duration too long for the clock is a year (no panic on any setting).
+fn deadline_in(within: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(within)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 86_400))
+}
+
+/// Whether a pause of `wait` from now ends before `deadline`. Checked: a `Retry-After` of any size (METRC's
+/// or a proxy's) never overflows the clock, it only means "not before the deadline".
+fn fits(wait: Duration, deadline: Instant) -> bool {
+    Instant::now()
+        .checked_add(wait)
+        .is_some_and(|end| end < deadline)
 }
 
 /// Between half and all of `pause`, so that many clients do not retry in step.
@@ -535,7 +567,10 @@ impl Metrc for HttpMetrc {
         licenses: &[LicenseNumber],
     ) -> Result<KeyCheck, MetrcError> {
         let url = self.url(state, &["facilities", "v2", ""], &[])?;
-        let (status, reached) = self.get(state, url, None, key, facilities::parse).await?;
+        let deadline = self.deadline();
+        let (status, reached) = self
+            .get(state, url, None, key, facilities::parse, deadline)
+            .await?;
         match (status, reached) {
             (200, Some(reached)) => {
                 let missing = licenses
@@ -557,8 +592,14 @@ impl Metrc for HttpMetrc {
         license: &LicenseNumber,
         receipts: &[Receipt],
     ) -> Vec<Delivery> {
-        let lookup = |i: usize| {
-            self.receipt_exists(state, key, license, &receipts[i].external_receipt_number)
+        let lookup = |i: usize, deadline: Instant| {
+            self.receipt_exists(
+                state,
+                key,
+                license,
+                &receipts[i].external_receipt_number,
+                deadline,
+            )
         };
         self.send(
             state,

@@ -76,6 +76,9 @@ pub enum Delivery {
     Rejected(Vec<String>),
     /// It may or may not have reached METRC, and cannot be checked: someone must look in METRC.
     OutcomeUnknown,
+    /// It may have reached METRC and METRC could not be asked yet (a receipt whose lookup failed): it must
+    /// be looked up, never posted blind, before it is sent again.
+    Unsettled,
     /// It was not sent, for this reason (METRC unavailable or rate-limiting past the deadline, the key
     /// refused, …); it can be sent again later.
     NotSent(crate::MetrcError),

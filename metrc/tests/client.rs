@@ -243,6 +243,43 @@ async fn a_retry_after_longer_than_the_deadline_is_not_waited_for() {
     assert_eq!(s.sim.request_count(), 1);
 }
 
+/// Every request is answered 429 with a `Retry-After` as large as a header can say.
+fn retry_after_forever(s: &Setup) {
+    s.sim.add_fault(fault(
+        "co",
+        FaultKind::RateLimited {
+            retry_after_secs: Some(u64::MAX),
+        },
+        None,
+    ));
+}
+
+/// A `Retry-After` as large as a header can say on a GET: no overflow, answered at once.
+#[tokio::test]
+async fn an_enormous_retry_after_on_a_get_is_not_waited_for() {
+    let s = setup(Duration::from_secs(2)).await;
+    retry_after_forever(&s);
+    let started = Instant::now();
+    let result = verify(&s, CO_BOTH, &[COLFAX]).await;
+    assert!(
+        matches!(result, Err(MetrcError::RateLimited { .. })),
+        "{result:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+/// A redirect on a key check is not followed, and is an outage, never a verdict on the key.
+#[tokio::test]
+async fn a_redirected_key_check_is_unavailable_never_invalid() {
+    let s = setup(Duration::from_secs(2)).await;
+    s.sim.add_fault(fault("co", FaultKind::Redirect, None));
+    let result = verify(&s, CO_BOTH, &[COLFAX]).await;
+    assert!(
+        matches!(result, Err(MetrcError::Unexpected(302))),
+        "{result:?}"
+    );
+}
+
 mod reporting {
     use super::*;
     use metrc::reports::{Adjustment, Delivery, Receipt, Transaction};
@@ -365,6 +402,64 @@ mod reporting {
             "METRC has it once; we did not send it again"
         );
         assert_eq!(s.sim.request_count(), 1);
+    }
+
+    /// A redirect is never followed (a followed POST becomes a GET whose 200 would read as "accepted"):
+    /// the receipt is looked up, not found, and sent again — exactly once in METRC.
+    #[tokio::test]
+    async fn a_redirected_receipt_is_looked_up_and_sent_once() {
+        let s = setup(Duration::from_secs(5)).await;
+        s.sim.add_fault(fault("co", FaultKind::Redirect, Some(1)));
+        let deliveries = send(&s, &[receipt("R-1", 1.0)]).await;
+        assert_eq!(deliveries, [Delivery::Accepted]);
+        assert_eq!(s.sim.receipts("co").len(), 1, "METRC has it, once");
+    }
+
+    /// A redirected adjustment cannot be looked up: outcome unknown, never "accepted".
+    #[tokio::test]
+    async fn a_redirected_adjustment_is_outcome_unknown() {
+        let s = setup(Duration::from_secs(5)).await;
+        s.sim.add_fault(fault("co", FaultKind::Redirect, Some(1)));
+        let deliveries = s
+            .client
+            .send_adjustments(co(), &key(CO_BOTH), &colfax(), &[adjustment(-1.0)])
+            .await;
+        assert_eq!(deliveries, [Delivery::OutcomeUnknown]);
+        assert!(s.sim.adjustments("co").is_empty());
+    }
+
+    /// The answer is lost and METRC cannot be asked before the deadline: the receipt stays unsettled (to
+    /// be looked up again later), never "outcome unknown" and never posted again blind.
+    #[tokio::test]
+    async fn a_receipt_that_cannot_be_looked_up_yet_stays_unsettled() {
+        let s = setup(Duration::from_millis(1500)).await;
+        s.sim
+            .add_fault(fault("co", FaultKind::DropConnection, Some(1)));
+        s.sim.add_fault(fault("co", FaultKind::Unavailable, None));
+        let deliveries = send(&s, &[receipt("R-1", 1.0)]).await;
+        assert_eq!(deliveries, [Delivery::Unsettled]);
+        assert_eq!(
+            s.sim.receipts("co").len(),
+            1,
+            "taken once, not posted again"
+        );
+    }
+
+    /// A `Retry-After` as large as a header can say: no overflow, no wait past the deadline.
+    #[tokio::test]
+    async fn an_enormous_retry_after_on_a_post_is_not_waited_for() {
+        let s = setup(Duration::from_secs(2)).await;
+        retry_after_forever(&s);
+        let started = Instant::now();
+        let deliveries = send(&s, &[receipt("R-1", 1.0)]).await;
+        assert!(
+            matches!(
+                deliveries[0],
+                Delivery::NotSent(MetrcError::RateLimited { .. })
+            ),
+            "{deliveries:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
     }
 
     #[tokio::test]

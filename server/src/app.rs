@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::db::Db;
-use crate::error::{envelope, not_found, payload_too_large};
+use crate::error::{AppError, envelope, not_found, payload_too_large};
 use crate::{AppState, auth, credentials};
 use axum::Router;
 use axum::body::Body;
@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::csrf::{CsrfLayer, ProtectionError};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
@@ -94,6 +95,7 @@ impl Application {
         let state = AppState {
             db,
             keys: Arc::new(crate::keys::Custody::new(config.credential_keys.clone())),
+            heartbeats: Arc::default(),
             config: Arc::new(config),
             metrc,
             outbox: Arc::new(crate::reports::outbox::Outbox::default()),
@@ -128,11 +130,19 @@ impl Application {
     ) -> Result<(), StartError> {
         // The outbox worker lives as long as the server; stopping it mid-send is like a crash, which the
         // claims' expiry and the receipt lookup make safe.
-        let worker = tokio::spawn(crate::reports::outbox::run(
-            self.state.clone(),
-            self.state.outbox.clone(),
-        ));
-        let health = tokio::spawn(crate::keys::health::run(self.state.clone()));
+        // Each under a supervisor: a panic or an early return is logged and the task restarted.
+        let worker = {
+            let state = self.state.clone();
+            crate::supervise::spawn("outbox", move || {
+                crate::reports::outbox::run(state.clone(), state.outbox.clone())
+            })
+        };
+        let health = {
+            let state = self.state.clone();
+            crate::supervise::spawn("key re-check", move || {
+                crate::keys::health::run(state.clone())
+            })
+        };
         let router = router(self.state)?;
         let addr = self.listener.local_addr().ok();
         let served = axum::serve(
@@ -230,6 +240,14 @@ fn router(state: AppState) -> Result<Router, StartError> {
                     )
                 }),
         )
+        // A handler that panics answers the envelope's 500 (the cause in the log), and the server goes on.
+        .layer(CatchPanicLayer::custom(|payload| {
+            AppError::Internal(format!(
+                "a handler panicked: {}",
+                crate::supervise::panic_message(payload)
+            ))
+            .into_response()
+        }))
         // Outermost, so that it also sees the bare answers of the layers above (a timeout, a 405).
         .layer(middleware::from_fn(envelope_for_bare_errors))
         .with_state(state);

@@ -81,6 +81,9 @@ impl std::fmt::Debug for Config {
     }
 }
 
+/// The longest timeout or deadline a `…_SECS` variable may set.
+const MAX_WAIT_SECS: u64 = 86_400;
+
 /// The background re-check of stored METRC keys (`KEY_RECHECK_*`).
 #[derive(Debug, Clone)]
 pub struct HealthConfig {
@@ -100,9 +103,14 @@ pub struct OutboxConfig {
     /// How long a worker's claim on reports lasts; a crashed worker's reports are taken up after it
     /// (`OUTBOX_LEASE_SECS`, default 120).
     pub lease: Duration,
-    /// The first pause before a report METRC could not take is sent again; it doubles up to 10 minutes
-    /// (`OUTBOX_RETRY_SECS`, default 5).
+    /// The first pause before a report METRC could not take is sent again; it doubles, jittered, up to
+    /// `retry_max` (`OUTBOX_RETRY_SECS`, default 5).
     pub retry: Duration,
+    /// The longest pause between two attempts (`OUTBOX_RETRY_MAX_SECS`, default 600).
+    pub retry_max: Duration,
+    /// How long a receipt whose answer was lost is looked up again before it becomes "outcome unknown"
+    /// (`OUTBOX_LOOKUP_GIVE_UP_HOURS`, default 24).
+    pub lookup_give_up: Duration,
     /// The most POSTs this process has in flight to METRC for one license (`OUTBOX_POSTS_PER_LICENSE`,
     /// default 2, at least 1). METRC publishes limits for GETs only; this keeps a backlog from hammering it.
     pub posts_per_license: usize,
@@ -219,8 +227,16 @@ impl Config {
                 .filter_map(|st| get(&format!("{prefix}_{}", st.code())).map(|v| (st, v)))
                 .collect()
         };
-        let seconds = |name, default| -> Result<Duration, ConfigError> {
-            Ok(Duration::from_secs(parse_or(&get, name, Some(default))?))
+        // A wait longer than a day is a typo; bounded, no deadline computed from it can overflow the clock.
+        let seconds = |name: &'static str, default| -> Result<Duration, ConfigError> {
+            let secs: u64 = parse_or(&get, name, Some(default))?;
+            if secs > MAX_WAIT_SECS {
+                return Err(ConfigError::Invalid {
+                    name,
+                    reason: format!("at most {MAX_WAIT_SECS} seconds (a day)"),
+                });
+            }
+            Ok(Duration::from_secs(secs))
         };
         // Demo mode talks to the simulator unless told otherwise: it never reaches the real METRC by
         // default, and the simulator's demo world knows the demo vendor key.
@@ -293,6 +309,8 @@ impl Config {
             poll: Duration::from_millis(parse_or(&get, "OUTBOX_POLL_MS", Some(1000))?),
             lease: seconds("OUTBOX_LEASE_SECS", 120)?,
             retry: seconds("OUTBOX_RETRY_SECS", 5)?,
+            retry_max: seconds("OUTBOX_RETRY_MAX_SECS", 600)?,
+            lookup_give_up: seconds("OUTBOX_LOOKUP_GIVE_UP_HOURS", 24)? * 3600,
             posts_per_license: parse_or::<usize>(&get, "OUTBOX_POSTS_PER_LICENSE", Some(2))?.max(1),
         };
 

@@ -11,6 +11,8 @@ pub enum Point {
     /// Verify & Save's write transaction holds its lock and has checked the user and the key's holders;
     /// nothing is written yet.
     KeyWriteChecked,
+    /// The start of an outbox pass.
+    OutboxPass,
 }
 
 #[cfg(feature = "test-hooks")]
@@ -21,10 +23,12 @@ mod enabled {
     use std::time::Duration;
     use tokio::sync::Notify;
 
-    /// The pauses a test set, each with what it tells the test when a request reaches it.
+    /// The pauses a test set, each with what it tells the test when a request reaches it, and the
+    /// points where the next arrival panics.
     #[derive(Debug, Default)]
     pub struct Hooks {
         pauses: Mutex<HashMap<Point, (Duration, Arc<Notify>)>>,
+        panics: Mutex<Vec<Point>>,
     }
 
     impl Hooks {
@@ -39,6 +43,14 @@ mod enabled {
             reached
         }
 
+        /// The next arrival at `point` panics (once).
+        pub fn panic_at(&self, point: Point) {
+            self.panics
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(point);
+        }
+
         /// Removes every pause.
         pub fn clear(&self) {
             self.pauses
@@ -48,6 +60,17 @@ mod enabled {
         }
 
         pub(crate) async fn pause(&self, point: Point) {
+            let planted = {
+                let mut panics = self
+                    .panics
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let found = panics.iter().position(|p| *p == point);
+                found.map(|i| panics.remove(i))
+            };
+            if let Some(point) = planted {
+                panic!("a panic planted by a test at {point:?}");
+            }
             let found = self
                 .pauses
                 .lock()

@@ -19,6 +19,7 @@ pub mod passwords;
 pub mod rate_limit;
 pub mod reports;
 pub mod sessions;
+pub mod supervise;
 pub mod telemetry;
 
 use std::sync::Arc;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub outbox: Arc<reports::outbox::Outbox>,
     /// Every stored METRC key is sealed and opened through it.
     pub keys: Arc<keys::Custody>,
+    /// When the background tasks last showed they were alive.
+    pub heartbeats: Arc<supervise::Heartbeats>,
     /// Pauses a test asked for (the `test-hooks` feature only).
     #[cfg(feature = "test-hooks")]
     pub hooks: Arc<hooks::Hooks>,

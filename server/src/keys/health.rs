@@ -20,6 +20,7 @@ use sqlx::Row;
 /// Runs the re-check until the task is dropped.
 pub async fn run(state: AppState) {
     loop {
+        state.heartbeats.health.beat();
         let checked = match recheck_one(&state).await {
             Ok(checked) => checked,
             Err(e) => {

@@ -13,6 +13,7 @@
 //! license; otherwise none (held "No credential for …", sent by itself once a key covers it).
 
 use crate::AppState;
+use crate::config::OutboxConfig;
 use crate::crypto::Sealed;
 use crate::db::{Backend, decode, now_unix};
 use crate::keys::{self, Holder, KeyRef};
@@ -29,8 +30,6 @@ use tokio::sync::Notify;
 
 /// How many reports one pass claims at most.
 const CLAIM: i64 = 500;
-/// The longest pause between two attempts at a report METRC could not take.
-const MAX_RETRY: Duration = Duration::from_secs(600);
 
 /// The worker's handle: wakes it when a report is recorded. Each server process has its own name, which
 /// its claims carry.
@@ -59,6 +58,7 @@ impl Outbox {
 /// again while passes find work.
 pub async fn run(state: AppState, outbox: Arc<Outbox>) {
     loop {
+        state.heartbeats.outbox.beat();
         let busy = match send_due(&state, &outbox).await {
             Ok(handled) => handled > 0,
             Err(e) => {
@@ -85,8 +85,10 @@ struct Due {
     attempts: i64,
     /// An admin chose "Resend with default key".
     force_default: bool,
-    /// A send of it was interrupted (see the `posting` column).
+    /// A send of it was interrupted, or its answer lost (see the `posting` column).
     interrupted: bool,
+    /// Since when it has been marked as posted without a settled outcome.
+    posting_since: Option<i64>,
 }
 
 /// What the report stores of the key it went under: whose kind, and the credential's id.
@@ -127,12 +129,19 @@ enum Outcome {
 }
 
 /// One pass over the reports that are due. Returns how many it handled.
+///
+/// The claim is this pass's own (the worker's name and a fresh token), so every later write names it:
+/// a batch is posted only if marking it still finds the claim ours (renewing it for as long as a batch
+/// can take), and outcomes are written only where it still is. A worker whose claim expired and was
+/// taken stops short of posting those reports.
 pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::Error> {
+    crate::hooks::pause(state, crate::hooks::Point::OutboxPass).await;
     let now = now_unix();
-    let lease_until = now + i64::try_from(state.config.outbox.lease.as_secs()).unwrap_or(120);
+    let claim = format!("{}:{}", outbox.name, uuid::Uuid::new_v4().simple());
+    let lease_until = now + seconds(state.config.outbox.lease);
     let pick = "SELECT id FROM reports WHERE status = $5 AND next_attempt_at <= $3 \
                 AND (lease_until IS NULL OR lease_until < $3) ORDER BY id LIMIT $4";
-    let claim = match state.db.backend {
+    let sql = match state.db.backend {
         Backend::Sqlite => format!(
             "UPDATE reports SET lease_owner = $1, lease_until = $2 WHERE id IN ({pick}) RETURNING id"
         ),
@@ -140,8 +149,8 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
             "UPDATE reports SET lease_owner = $1, lease_until = $2 WHERE id IN ({pick} FOR UPDATE SKIP LOCKED) RETURNING id"
         ),
     };
-    let claimed: Vec<i64> = sqlx::query_scalar(&claim)
-        .bind(&outbox.name)
+    let claimed: Vec<i64> = sqlx::query_scalar(&sql)
+        .bind(&claim)
         .bind(lease_until)
         .bind(now)
         .bind(CLAIM)
@@ -152,7 +161,7 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
         return Ok(0);
     }
     let mut conn = state.db.pool.acquire().await?;
-    let due = load(&mut conn, &outbox.name, &claimed).await?;
+    let due = load(&mut conn, &claim, &claimed).await?;
 
     // The key for each (user, license), chosen once per pass; reports grouped by license, kind and key.
     let mut choices: HashMap<(i64, i64, bool), Choice> = HashMap::new();
@@ -185,7 +194,7 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
     drop(conn);
 
     // Each group goes in batches of METRC's 10, at most `posts_per_license` at once per license (and as
-    // many licenses at once as there are).
+    // many licenses at once as there are). Every batch's outcomes are kept, whatever another batch met.
     let mut gates: HashMap<i64, Arc<tokio::sync::Semaphore>> = HashMap::new();
     let mut sends = Vec::new();
     for ((license_id, _, key_ref), reports) in &groups {
@@ -202,36 +211,80 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
             .clone();
         for batch in reports.chunks(metrc::reports::MAX_BATCH) {
             let gate = gate.clone();
-            let owner = &outbox.name;
+            let claim = &claim;
             sends.push(async move {
                 let _turn = gate.acquire().await;
                 let ids: Vec<i64> = batch.iter().map(|r| r.id).collect();
-                mark_posting(state, owner, &ids).await?;
-                Ok::<_, sqlx::Error>(send_group(state, *key_ref, opened, batch).await)
+                match mark_posting(state, claim, &ids).await {
+                    Ok(marked) => {
+                        if marked.len() < ids.len() {
+                            tracing::warn!(
+                                lost = ids.len() - marked.len(),
+                                "reports of this pass were claimed by another worker: not posted here"
+                            );
+                        }
+                        let still_ours: Vec<&Due> = batch
+                            .iter()
+                            .copied()
+                            .filter(|r| marked.contains(&r.id))
+                            .collect();
+                        send_group(state, *key_ref, opened, &still_ours).await
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not mark a batch as being posted: not posted");
+                        ids.iter()
+                            .map(|id| (*id, Outcome::Retry("the batch could not be marked".into())))
+                            .collect()
+                    }
+                }
             });
         }
     }
     for sent in futures_util::future::join_all(sends).await {
-        outcomes.extend(sent?);
+        outcomes.extend(sent);
     }
     let handled = outcomes.len();
-    write(state, &outbox.name, &due, outcomes).await?;
+    write(state, &claim, &due, outcomes).await?;
     Ok(handled)
 }
 
-/// Marks reports as about to be posted (cleared when their outcome is written).
-async fn mark_posting(state: &AppState, owner: &str, ids: &[i64]) -> Result<(), sqlx::Error> {
-    let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+/// Whole seconds of a configured duration, for unix-second columns.
+fn seconds(duration: Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX / 4)
+}
+
+/// How long a batch being posted keeps its claim: the configured lease, or longer than one batch can take,
+/// whichever is longer. A batch is the lookups of its interrupted receipts (one METRC deadline between
+/// them), then its POSTs and the lookups after an ambiguous answer (one more deadline, and a last POST's
+/// request timeout past it). Another worker can take a batch over only once its sender is surely gone.
+fn posting_lease(state: &AppState) -> Duration {
+    let metrc = &state.config.metrc;
+    let batch = metrc
+        .deadline
+        .saturating_mul(2)
+        .saturating_add(metrc.request_timeout)
+        .saturating_add(Duration::from_secs(5));
+    state.config.outbox.lease.max(batch)
+}
+
+/// Marks reports as about to be posted, renewing the claim on them, where the claim is still ours.
+/// Returns the ids marked: only those may be posted. (The mark is cleared when the outcome is written.)
+async fn mark_posting(state: &AppState, claim: &str, ids: &[i64]) -> Result<Vec<i64>, sqlx::Error> {
+    let now = now_unix();
+    let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 4)).collect();
     let sql = format!(
-        "UPDATE reports SET posting = TRUE WHERE lease_owner = $1 AND id IN ({})",
+        "UPDATE reports SET posting = TRUE, posting_since = COALESCE(posting_since, $2), lease_until = $3 \
+         WHERE lease_owner = $1 AND id IN ({}) RETURNING id",
         list.join(", ")
     );
-    let mut query = sqlx::query(&sql).bind(owner);
+    let mut query = sqlx::query_scalar(&sql)
+        .bind(claim)
+        .bind(now)
+        .bind(now + seconds(posting_lease(state)));
     for id in ids {
         query = query.bind(*id);
     }
-    query.execute(&state.db.pool).await?;
-    Ok(())
+    query.fetch_all(&state.db.pool).await
 }
 
 async fn load(conn: &mut AnyConnection, owner: &str, ids: &[i64]) -> Result<Vec<Due>, sqlx::Error> {
@@ -239,7 +292,7 @@ async fn load(conn: &mut AnyConnection, owner: &str, ids: &[i64]) -> Result<Vec<
     let sql = format!(
         "SELECT r.id, r.kind, r.payload, r.user_id, r.organization_id, r.license_id, r.attempts, \
          CASE WHEN r.force_default THEN 1 ELSE 0 END AS force_default, \
-         CASE WHEN r.posting THEN 1 ELSE 0 END AS interrupted, \
+         CASE WHEN r.posting THEN 1 ELSE 0 END AS interrupted, r.posting_since, \
          l.number, l.state FROM reports r JOIN licenses l ON l.id = r.license_id \
          WHERE r.lease_owner = $1 AND r.id IN ({}) ORDER BY r.id",
         list.join(", ")
@@ -265,6 +318,7 @@ async fn load(conn: &mut AnyConnection, owner: &str, ids: &[i64]) -> Result<Vec<
                 attempts: row.try_get("attempts")?,
                 force_default: row.try_get::<i64, _>("force_default")? != 0,
                 interrupted: row.try_get::<i64, _>("interrupted")? != 0,
+                posting_since: row.try_get("posting_since")?,
             })
         })
         .collect()
@@ -374,7 +428,9 @@ async fn send_group(
     let mut outcomes = Vec::new();
     let (sendable, deliveries) = match first.kind {
         ReportKind::Sale => {
-            // A receipt whose last send was interrupted may be in METRC already: look it up first.
+            // A receipt whose last send was interrupted may be in METRC already: look it up first (the
+            // lookups share one deadline, so the batch stays within its claim).
+            let deadline = state.metrc.deadline();
             let mut unsent: Vec<&Due> = Vec::new();
             for report in reports {
                 if !report.interrupted {
@@ -384,15 +440,14 @@ async fn send_group(
                 let number = serde_json::from_str::<Receipt>(&report.payload)
                     .map(|r| r.external_receipt_number)
                     .unwrap_or_default();
-                match state.metrc.receipt_exists(us, key, license, &number).await {
+                match state
+                    .metrc
+                    .receipt_exists(us, key, license, &number, deadline)
+                    .await
+                {
                     Some(true) => outcomes.push((report.id, Outcome::Sent(key_ref))),
                     Some(false) => unsent.push(report),
-                    None => outcomes.push((
-                        report.id,
-                        Outcome::Retry(
-                            "METRC could not be asked whether it has the receipt".into(),
-                        ),
-                    )),
+                    None => outcomes.push((report.id, unsettled(state, report, key_ref))),
                 }
             }
             let (objects, sendable) = read_payloads::<Receipt>(&unsent, key_ref, &mut outcomes);
@@ -417,6 +472,7 @@ async fn send_group(
                 Outcome::Held(Some(key_ref), HoldReason::Refused(messages.join("; ")))
             }
             Delivery::OutcomeUnknown => Outcome::Unknown(Some(key_ref)),
+            Delivery::Unsettled => unsettled(state, report, key_ref),
             Delivery::NotSent(MetrcError::Refused) => {
                 if refusal.is_none() {
                     refusal = Some(recheck(state, key_ref, opened, us, license).await);
@@ -432,6 +488,21 @@ async fn send_group(
         outcomes.push((report.id, outcome));
     }
     outcomes
+}
+
+/// A receipt that may be in METRC and could not be looked up: it keeps its mark and is looked up again
+/// later (never posted blind), until `OUTBOX_LOOKUP_GIVE_UP_HOURS` after it was first sent — then someone
+/// must check in METRC.
+fn unsettled(state: &AppState, report: &Due, key_ref: KeyRef) -> Outcome {
+    let since = report.posting_since.unwrap_or_else(now_unix);
+    if now_unix() - since > seconds(state.config.outbox.lookup_give_up) {
+        Outcome::Unknown(Some(key_ref))
+    } else {
+        Outcome::Retry(
+            "METRC could not be asked whether it has the receipt; it will be looked up again"
+                .into(),
+        )
+    }
 }
 
 /// The METRC objects of a group's reports, and the reports they belong to; a payload that does not read
@@ -527,6 +598,20 @@ enum Verdict {
     LicenseLost,
 }
 
+/// The pause before the `attempts`-th try: `OUTBOX_RETRY_SECS` doubling with each attempt, capped at
+/// `OUTBOX_RETRY_MAX_SECS`, then jittered down to half (so a fleet does not retry in step after an outage).
+/// At least a second.
+fn retry_pause(outbox: &OutboxConfig, attempts: i64) -> i64 {
+    use rand::Rng;
+    let doublings = u32::try_from(attempts.clamp(1, 32) - 1).unwrap_or(31);
+    let pause = outbox
+        .retry
+        .saturating_mul(2u32.saturating_pow(doublings))
+        .min(outbox.retry_max);
+    let jittered = pause.mul_f64(rand::rng().random_range(0.5..=1.0));
+    seconds(jittered).max(1)
+}
+
 /// Writes every outcome and releases the claims, in one transaction. A report whose claim is no longer
 /// ours (it expired and another worker took it) is left to that worker.
 async fn write(
@@ -536,7 +621,6 @@ async fn write(
     outcomes: Vec<(i64, Outcome)>,
 ) -> Result<(), sqlx::Error> {
     let now = now_unix();
-    let retry = state.config.outbox.retry;
     let mut tx = state.db.begin_write().await?;
     for (id, outcome) in outcomes {
         let report = due.iter().find(|d| d.id == id);
@@ -564,10 +648,7 @@ async fn write(
                 None,
             ),
             Outcome::Retry(r) => {
-                let pause = retry
-                    .saturating_mul(1 << attempts.clamp(1, 16).saturating_sub(1))
-                    .min(MAX_RETRY);
-                let pause = i64::try_from(pause.as_secs()).unwrap_or(600);
+                let pause = retry_pause(&state.config.outbox, attempts);
                 (
                     ReportStatus::Pending,
                     None,
@@ -593,7 +674,9 @@ async fn write(
         sqlx::query(
             "UPDATE reports SET status = $1, key_used = COALESCE($2, key_used), credential_id = COALESCE($3, credential_id), \
              reason = $4, held_for = $5, next_attempt_at = $6, sent_at = $7, attempts = $8, \
-             posting = (posting AND $11), lease_owner = NULL, lease_until = NULL WHERE id = $9 AND lease_owner = $10",
+             posting = (posting AND $11), \
+             posting_since = CASE WHEN (posting AND $11) THEN posting_since ELSE NULL END, \
+             lease_owner = NULL, lease_until = NULL WHERE id = $9 AND lease_owner = $10",
         )
         .bind(status.code())
         .bind(key_used)
@@ -610,4 +693,50 @@ async fn write(
         .await?;
     }
     tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(retry: u64, retry_max: u64) -> OutboxConfig {
+        OutboxConfig {
+            poll: Duration::from_secs(1),
+            lease: Duration::from_secs(120),
+            retry: Duration::from_secs(retry),
+            retry_max: Duration::from_secs(retry_max),
+            lookup_give_up: Duration::from_secs(86_400),
+            posts_per_license: 2,
+        }
+    }
+
+    #[test]
+    fn retries_double_up_to_the_configured_cap_and_are_jittered() {
+        let outbox = config(5, 600);
+        for (attempts, full) in [
+            (1, 5),
+            (2, 10),
+            (3, 20),
+            (8, 600),
+            (40, 600),
+            (i64::MAX, 600),
+        ] {
+            let pauses: Vec<i64> = (0..200).map(|_| retry_pause(&outbox, attempts)).collect();
+            assert!(
+                pauses.iter().all(|p| (full / 2..=full).contains(p)),
+                "attempt {attempts}: {pauses:?}"
+            );
+            if full >= 20 {
+                let distinct: std::collections::HashSet<_> = pauses.iter().collect();
+                assert!(
+                    distinct.len() > 3,
+                    "a fleet would retry in step: {distinct:?}"
+                );
+            }
+        }
+        assert!(
+            (15..=30).contains(&retry_pause(&config(5, 30), 10)),
+            "the cap is the setting"
+        );
+    }
 }

@@ -10,6 +10,7 @@ mod harness;
 mod admin;
 mod credentials;
 mod errors;
+mod exactly_once;
 mod keys;
 mod licenses;
 mod reports;

@@ -487,7 +487,13 @@ async fn killed_while_sending(backend: server::db::Backend) {
     app.add_user("clerk@example.test", "Casey Clerk", Role::Staff)
         .await;
     app.stop_server().await;
-    let settings: &[(&str, &str)] = &[("OUTBOX_LEASE_SECS", "1"), ("OUTBOX_RETRY_SECS", "1")];
+    // A batch being posted keeps its claim 2 × 2 + 2 + 5 = 11 s: the restarted server takes it over then.
+    let settings: &[(&str, &str)] = &[
+        ("OUTBOX_LEASE_SECS", "1"),
+        ("OUTBOX_RETRY_SECS", "1"),
+        ("METRC_DEADLINE_SECS", "2"),
+        ("METRC_REQUEST_TIMEOUT_SECS", "2"),
+    ];
     let (mut child, base) = app.spawn_server_binary(settings).await;
     let staff = TestApp::new_client();
     let signed_in = staff
@@ -557,7 +563,7 @@ async fn killed_while_sending(backend: server::db::Backend) {
         let open = app
             .count("SELECT COUNT(*) FROM reports WHERE status = 'pending'", &[])
             .await;
-        if open == 0 || started.elapsed() > Duration::from_secs(20) {
+        if open == 0 || started.elapsed() > Duration::from_secs(40) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

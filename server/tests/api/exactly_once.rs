@@ -1,0 +1,287 @@
+//! Reporting exactly once off the paths the other tests walk: a redirect, a lost claim, a failed mark, a
+//! lookup that cannot answer yet, a panic. Each test here failed on the outbox before it was hardened.
+
+use crate::harness::{TestApp, receipts_with, record, sale, settled};
+use crate::on_both_databases;
+use metrc_sim::demo::{CO_BOTH, COLFAX, PEARL, package_label};
+use metrc_sim::faults::{Fault, FaultKind};
+use reqwest::Client;
+use serde_json::{Value, json};
+use server::hooks::Point;
+use shared::report::{KeyUsed, ReportStatus, ReportView};
+use std::time::{Duration, Instant};
+
+async fn add_credential(app: &TestApp, client: &Client, ids: &[i64]) {
+    let response = client
+        .post(app.url("/api/credentials"))
+        .json(&json!({ "provider": "metrc", "state": "CO", "license_ids": ids, "key": CO_BOTH }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201);
+}
+
+fn adjustment(license_id: i64, number: &str) -> Value {
+    json!({ "license_id": license_id, "package_label": package_label(number, "0001"), "quantity": "-1",
+            "unit": "Grams", "reason": "Drying", "date": "2026-11-27", "note": "" })
+}
+
+fn fault(kind: FaultKind, times: Option<u32>) -> Fault {
+    Fault {
+        state: "co".into(),
+        user_key: None,
+        kind,
+        times,
+    }
+}
+
+/// The report as "My reports" shows it now.
+async fn current(app: &TestApp, client: &Client, id: i64) -> ReportView {
+    let reports: Vec<ReportView> = crate::harness::get_json(app, client, "/api/reports").await;
+    reports.into_iter().find(|r| r.id == id).expect("listed")
+}
+
+/// Waits until a report's status is `want` (or 20 s pass), returning it.
+async fn becomes(app: &TestApp, client: &Client, id: i64, want: ReportStatus) -> ReportView {
+    let started = Instant::now();
+    loop {
+        let report = current(app, client, id).await;
+        if report.status == want || started.elapsed() > Duration::from_secs(20) {
+            return report;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+on_both_databases! {
+    /// METRC (or a proxy before it) answers a receipt's POST with a redirect to a URL answering 200. A
+    /// followed redirect turned the POST into a GET and the sale read "Sent" with nothing in METRC; now
+    /// the receipt is looked up, not found, and sent — once.
+    async fn a_redirected_sale_reaches_metrc_once(app: TestApp) {
+        let licenses = app.add_demo_licenses().await;
+        let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+        add_credential(&app, &clerk, &[licenses.colfax]).await;
+        app.sim.add_fault(fault(FaultKind::Redirect, Some(1)));
+        let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        let report = settled(&app, &clerk, recorded.id).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+        let number = report.external_number.expect("number");
+        assert_eq!(receipts_with(&app, "co", &number).len(), 1, "in METRC exactly once");
+    }
+
+    /// A redirected adjustment cannot be looked up: "outcome unknown", never "Sent".
+    async fn a_redirected_adjustment_is_outcome_unknown(app: TestApp) {
+        let licenses = app.add_demo_licenses().await;
+        let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+        add_credential(&app, &clerk, &[licenses.colfax]).await;
+        app.sim.add_fault(fault(FaultKind::Redirect, Some(1)));
+        let recorded = record(&app, &clerk, "/api/adjustments", &adjustment(licenses.colfax, COLFAX)).await;
+        let report = settled(&app, &clerk, recorded.id).await;
+        assert_eq!(report.status, ReportStatus::OutcomeUnknown, "{report:?}");
+        assert!(app.sim.adjustments("co").is_empty());
+    }
+
+    /// The outbox worker panics: its supervisor logs it and starts it again, and the sale goes out.
+    async fn a_panicking_worker_is_restarted(app: TestApp) {
+        let licenses = app.add_demo_licenses().await;
+        let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+        add_credential(&app, &clerk, &[licenses.colfax]).await;
+        app.state.hooks.panic_at(Point::OutboxPass);
+        let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+        assert!(crate::harness::logs().contains("a background task stopped; restarting it"));
+        assert!(app.state.heartbeats.outbox.last() > 0);
+    }
+
+    /// A handler that panics answers the envelope's 500 and the server goes on serving.
+    async fn a_panicking_handler_answers_500_and_the_server_goes_on(app: TestApp) {
+        let licenses = app.add_demo_licenses().await;
+        let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+        app.state.hooks.panic_at(Point::KeyWriteStarted);
+        let response = clerk
+            .post(app.url("/api/credentials"))
+            .json(&json!({ "provider": "metrc", "state": "CO", "license_ids": [licenses.colfax], "key": CO_BOTH }))
+            .send()
+            .await
+            .expect("an answer, not a dropped connection");
+        assert_eq!(response.status(), 500);
+        let error = crate::harness::envelope(response).await;
+        assert_eq!(error.code, shared::api::ErrorCode::Internal);
+        add_credential(&app, &clerk, &[licenses.colfax]).await;
+    }
+}
+
+/// A worker's claim expires while METRC holds its first POST, and a second server takes the rest: the
+/// first must not post what it no longer holds. (PostgreSQL: the only backend several servers share.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_that_lost_its_claim_does_not_post_postgres() {
+    let app = TestApp::spawn_with(
+        server::db::Backend::Postgres,
+        &[
+            ("OUTBOX_LEASE_SECS", "1"),
+            ("OUTBOX_POSTS_PER_LICENSE", "1"),
+            ("OUTBOX_POLL_MS", "100"),
+        ],
+    )
+    .await;
+    let licenses = app.add_demo_licenses().await;
+    let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+    // Twenty sales held for want of a key, released together: one pass claims all of them.
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        ids.push(
+            record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX))
+                .await
+                .id,
+        );
+    }
+    for id in &ids {
+        assert_eq!(settled(&app, &clerk, *id).await.status, ReportStatus::Held);
+    }
+    let second = app.build_another().await.expect("a second server");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(second.run_until(async move {
+        let _ = stopped.await;
+    }));
+    // The first POST (whoever sends it) waits 3 s in METRC; the rest of that pass's claim expires meanwhile.
+    // (The first fault is taken by the credential's own key check, which comes first.)
+    app.sim
+        .add_fault(fault(FaultKind::Latency { ms: 0 }, Some(1)));
+    app.sim
+        .add_fault(fault(FaultKind::Latency { ms: 3_000 }, Some(1)));
+    add_credential(&app, &clerk, &[licenses.colfax]).await;
+    for id in &ids {
+        let report = becomes(&app, &clerk, *id, ReportStatus::Sent).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+    }
+    // Whatever is still in flight lands.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let numbers: Vec<String> = app
+        .sim
+        .receipts("co")
+        .into_iter()
+        .map(|r| {
+            r.body["ExternalReceiptNumber"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(numbers.len(), 20, "every sale exactly once: {numbers:?}");
+    let _ = stop.send(());
+    let _ = serving.await;
+}
+
+/// Retries within a second or two, so a test waits seconds, not minutes.
+const QUICK_RETRIES: &[(&str, &str)] =
+    &[("OUTBOX_RETRY_SECS", "1"), ("OUTBOX_RETRY_MAX_SECS", "2")];
+
+/// Marking one batch fails (a database error planted by a trigger): the other license's batch, already
+/// in METRC, is still recorded as sent — its outcome is not thrown away with the failed one's.
+async fn one_failed_mark_keeps_the_other_batches_outcomes(backend: server::db::Backend) {
+    let app = TestApp::spawn_with(backend, QUICK_RETRIES).await;
+    let licenses = app.add_demo_licenses().await;
+    let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+    // Recorded while no key covers them, then released together into one pass.
+    let at_colfax = record(
+        &app,
+        &clerk,
+        "/api/adjustments",
+        &adjustment(licenses.colfax, COLFAX),
+    )
+    .await;
+    let at_pearl = record(
+        &app,
+        &clerk,
+        "/api/adjustments",
+        &adjustment(licenses.pearl, PEARL),
+    )
+    .await;
+    assert_eq!(
+        settled(&app, &clerk, at_pearl.id).await.status,
+        ReportStatus::Held
+    );
+    let planted = match app.db.backend {
+        server::db::Backend::Sqlite => vec![format!(
+            "CREATE TRIGGER planted BEFORE UPDATE OF posting ON reports WHEN NEW.posting AND NEW.id = {} \
+             BEGIN SELECT RAISE(ABORT, 'planted'); END",
+            at_pearl.id
+        )],
+        server::db::Backend::Postgres => vec![
+            "CREATE FUNCTION planted() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'planted'; END $$ LANGUAGE plpgsql"
+                .to_owned(),
+            format!(
+                "CREATE TRIGGER planted BEFORE UPDATE OF posting ON reports FOR EACH ROW \
+                 WHEN (NEW.posting AND NEW.id = {}) EXECUTE FUNCTION planted()",
+                at_pearl.id
+            ),
+        ],
+    };
+    for sql in &planted {
+        app.execute(sql, &[]).await;
+    }
+    add_credential(&app, &clerk, &[licenses.colfax, licenses.pearl]).await;
+    let colfax = becomes(&app, &clerk, at_colfax.id, ReportStatus::Sent).await;
+    assert_eq!(colfax.status, ReportStatus::Sent, "{colfax:?}");
+    assert_eq!(app.sim.adjustments("co").len(), 1, "only Colfax's went");
+    let drop = match app.db.backend {
+        server::db::Backend::Sqlite => "DROP TRIGGER planted",
+        server::db::Backend::Postgres => "DROP TRIGGER planted ON reports",
+    };
+    app.execute(drop, &[]).await;
+    let pearl = becomes(&app, &clerk, at_pearl.id, ReportStatus::Sent).await;
+    assert_eq!(pearl.status, ReportStatus::Sent, "{pearl:?}");
+    assert_eq!(app.sim.adjustments("co").len(), 2, "each once");
+}
+
+mod one_failed_mark_keeps_the_other_batches_outcomes {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::one_failed_mark_keeps_the_other_batches_outcomes(server::db::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::one_failed_mark_keeps_the_other_batches_outcomes(server::db::Backend::Postgres)
+            .await;
+    }
+}
+
+/// A sale's answer is lost and METRC cannot be asked about it for a while: it is looked up again and
+/// again (never "outcome unknown" after one failed lookup, never posted again blind), and once METRC
+/// answers it is Sent — once.
+async fn a_receipt_is_looked_up_until_metrc_answers(backend: server::db::Backend) {
+    let app = TestApp::spawn_with(backend, QUICK_RETRIES).await;
+    let licenses = app.add_demo_licenses().await;
+    let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+    add_credential(&app, &clerk, &[licenses.colfax]).await;
+    app.sim.add_fault(fault(FaultKind::DropConnection, Some(1)));
+    app.sim.add_fault(fault(FaultKind::Unavailable, None));
+    let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+    // Through several failed lookups: still waiting, never given up.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(8) {
+        let report = current(&app, &clerk, recorded.id).await;
+        assert_eq!(report.status, ReportStatus::Pending, "{report:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    app.sim.clear_faults();
+    let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
+    assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+    assert_eq!(report.key_used, Some(KeyUsed::Credential));
+    let number = report.external_number.expect("number");
+    assert_eq!(receipts_with(&app, "co", &number).len(), 1);
+}
+
+mod a_receipt_is_looked_up_until_metrc_answers {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::a_receipt_is_looked_up_until_metrc_answers(server::db::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::a_receipt_is_looked_up_until_metrc_answers(server::db::Backend::Postgres).await;
+    }
+}
