@@ -1,5 +1,5 @@
 import { type Page } from "@playwright/test";
-import { KEYS, SIM_URL, deleteAllCredentials, expect, saveCredentialViaApi, signIn, test } from "./fixtures";
+import { KEYS, SIM_URL, addFault, deleteAllCredentials, expect, saveCredentialViaApi, signIn, test } from "./fixtures";
 
 // Sales recorded on the Register page, the key they go out under, and what happens when a key stops working.
 
@@ -135,6 +135,51 @@ test.describe("Reporting", () => {
     await admin.goto("/admin/organization/audit");
     await expect(admin.getByRole("table", { name: "Audit log" }).getByRole("row").nth(1)).toContainText("report dismissed");
     await expect(admin.getByRole("table", { name: "Audit log" }).getByRole("row").nth(1)).toContainText("Test sale at the demo register");
+    await admin.close();
+  });
+
+  test("an adjustment whose outcome is unknown is resent only once the admin says METRC does not have it", async ({ page, browser }) => {
+    await signInAt(page, "staff@demo.test", "/register");
+    await expect(page.getByRole("heading", { name: "Register" })).toBeVisible();
+    await deleteAllCredentials(page);
+    // METRC answers the adjustment's POST with a 500: it may or may not have applied it.
+    await addFault(page, { state: "co", kind: "server_error", times: 1 });
+    const form = page.getByRole("form", { name: "Record an adjustment" });
+    await form.getByLabel("License", { exact: true }).selectOption({ label: "402R-00101 — Denver – Colfax Ave" });
+    await form.getByLabel("Package label").fill(COLFAX_PACKAGE);
+    await form.getByLabel("Quantity (minus for a loss)").fill("-1");
+    await form.getByLabel("Unit").selectOption("Grams");
+    await form.getByLabel("Reason").fill("Drying");
+    await form.getByLabel("Date").fill("2026-11-27");
+    await form.getByRole("button", { name: "Record adjustment" }).click();
+    await expect(page.getByRole("status")).toContainText(/Adjustment #\d+ recorded\./);
+    const id = (await page.getByRole("status").textContent())!.match(/#(\d+)/)![1];
+    const title = `Adjustment #${id}`;
+
+    const admin = await browser.newPage();
+    await signInAt(admin, "admin@demo.test", "/admin/compliance");
+    await expect(admin.getByRole("heading", { name: "Compliance Management" })).toBeVisible();
+    const row = admin.getByRole("table", { name: "Reports not sent" }).getByRole("row", { name: new RegExp(`${title}\\b`) });
+    await expect(row).toContainText("Outcome unknown", { timeout: 15_000 });
+
+    // "Resend" asks first; Cancel changes nothing.
+    await row.getByRole("button", { name: `Resend ${title}`, exact: true }).click();
+    const dialog = admin.getByRole("dialog", { name: "Is this adjustment in METRC?" });
+    await expect(dialog).toBeVisible();
+    await expect(dialog).toContainText("Look for it in METRC first");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await expect(dialog).toBeHidden();
+    await expect(row).toContainText("Outcome unknown");
+
+    await row.getByRole("button", { name: `Resend ${title}`, exact: true }).click();
+    await dialog.getByRole("button", { name: "I checked METRC: this adjustment is not there" }).click();
+    await expect(admin.getByRole("status")).toContainText(`${title} will be sent again.`);
+    await expect(async () => {
+      await admin.reload();
+      await expect(admin.getByRole("row", { name: new RegExp(`${title}\\b`) })).toHaveCount(0);
+    }).toPass({ timeout: 15_000 });
+    await admin.goto("/admin/organization/audit");
+    await expect(admin.getByRole("table", { name: "Audit log" }).getByRole("row").nth(1)).toContainText("checked METRC: not there");
     await admin.close();
   });
 });

@@ -563,6 +563,29 @@ pub struct CompliancePage {
     pub counts: Vec<(String, i64)>,
 }
 
+/// `POST /api/admin/compliance/{id}/resend` and `…/resend-default` (the body is optional).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResendRequest {
+    /// For an adjustment whose outcome is unknown: the admin looked in METRC and it is not there.
+    #[serde(default)]
+    pub checked_not_in_metrc: bool,
+}
+
+/// What Compliance Management says about resending an adjustment whose outcome is unknown.
+pub mod resend {
+    /// The refusal when the admin did not say they checked.
+    pub const CHECK_METRC_FIRST: &str = "METRC may already have applied this adjustment: look for it in METRC first, and resend it only if it is not there (confirm that you checked). Nothing was changed.";
+    /// The dialog's question and confirmation.
+    pub const TITLE: &str = "Is this adjustment in METRC?";
+    pub const CONFIRM: &str = "I checked METRC: this adjustment is not there";
+
+    pub fn body(what: &str) -> String {
+        format!(
+            "METRC may already have applied {what}: its answer was lost. Look for it in METRC first. Resend it only if it is not there — a second copy would change the package's quantity twice."
+        )
+    }
+}
+
 /// The reason a pending report is counted under.
 pub const WAITING: &str = "Waiting to be sent";
 

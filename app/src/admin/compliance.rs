@@ -1,6 +1,8 @@
 //! Compliance Management (admins): the reports that have not reached METRC — with license, user, kind,
 //! age, the key used (own or default, never the key), METRC's status and message — counts by reason, and
 //! "Resend", "Resend with default key" (after a warning) and "Dismiss" (with a reason). Each is audited.
+//! An adjustment whose outcome is unknown may already be in METRC, which cannot be asked: resending it
+//! first asks the admin to confirm they checked METRC and it is not there.
 
 use super::{Loaded, send_empty, submit};
 use crate::components::confirm_dialog::ConfirmDialog;
@@ -9,7 +11,15 @@ use crate::components::toasts::use_toasts;
 use crate::pages::credentials::local_time;
 use leptos::prelude::*;
 use shared::api::{FieldError, paths};
-use shared::report::{CompliancePage, ComplianceReport, DismissRequest, ReportKind, ReportStatus};
+use shared::report::{
+    CompliancePage, ComplianceReport, DismissRequest, ReportKind, ReportStatus, ResendRequest,
+    resend,
+};
+
+/// An adjustment whose outcome is unknown: resending it needs the admin's word that METRC lacks it.
+fn needs_check(r: &ComplianceReport) -> bool {
+    r.report.kind == ReportKind::Adjustment && r.report.status == ReportStatus::OutcomeUnknown
+}
 
 fn what(r: &ComplianceReport) -> String {
     let kind = match r.report.kind {
@@ -42,18 +52,48 @@ pub fn CompliancePage() -> impl IntoView {
     let default_open = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let dismissing = RwSignal::new(None::<ComplianceReport>);
-    let act = move |url: String, done: String| {
+    // The adjustment being checked, and whether it is to go with the default key.
+    let checking = RwSignal::new(None::<(ComplianceReport, bool)>);
+    let check_open = RwSignal::new(false);
+    let act = move |url: String, done: String, checked: bool| {
         busy.set(true);
         leptos::task::spawn_local(async move {
-            match send_empty("POST", &url).await {
+            let sent = if checked {
+                match crate::api::body(&ResendRequest {
+                    checked_not_in_metrc: true,
+                }) {
+                    Ok(body) => crate::api::call("POST", &url, Some(body)).await.map(drop),
+                    Err(e) => Err(e),
+                }
+            } else {
+                send_empty("POST", &url).await
+            };
+            match sent {
                 Ok(()) => toasts.success(done),
                 Err(e) => toasts.error(e.message),
             }
             busy.set(false);
             default_open.set(false);
+            check_open.set(false);
             page.reload();
         });
     };
+    let check_body = Signal::derive(move || {
+        checking
+            .read()
+            .as_ref()
+            .map(|(r, default)| {
+                let mut text = resend::body(&what(r));
+                if *default {
+                    text.push_str(&format!(
+                        " METRC will then record it under the default key's holder, not {}.",
+                        r.user
+                    ));
+                }
+                text
+            })
+            .unwrap_or_default()
+    });
     let default_warning = Signal::derive(move || {
         default_for
             .read()
@@ -125,7 +165,8 @@ pub fn CompliancePage() -> impl IntoView {
                         .map(|r| {
                             let id = r.report.id;
                             let title = what(&r);
-                            let (r1, r2) = (r.clone(), r.clone());
+                            let (r1, r2, r3) = (r.clone(), r.clone(), r.clone());
+                            let check = needs_check(&r);
                             let (t1, t2, t3) = (title.clone(), title.clone(), title.clone());
                             view! {
                                 <tr>
@@ -138,11 +179,22 @@ pub fn CompliancePage() -> impl IntoView {
                                     <td>{r.report.reason.clone().unwrap_or_default()}</td>
                                     <td class="actions">
                                         <button type="button" class="link" aria-label=format!("Resend {t1}")
-                                            on:click=move |_| act(paths::compliance_action(id, "resend"), format!("{t1} will be sent again."))>
+                                            on:click=move |_| if check {
+                                                checking.set(Some((r3.clone(), false)));
+                                                check_open.set(true);
+                                            } else {
+                                                act(paths::compliance_action(id, "resend"), format!("{t1} will be sent again."), false);
+                                            }>
                                             "Resend"
                                         </button>
                                         <button type="button" class="link" aria-label=format!("Resend {t2} with default key")
-                                            on:click=move |_| { default_for.set(Some(r1.clone())); default_open.set(true); }>
+                                            on:click=move |_| if needs_check(&r1) {
+                                                checking.set(Some((r1.clone(), true)));
+                                                check_open.set(true);
+                                            } else {
+                                                default_for.set(Some(r1.clone()));
+                                                default_open.set(true);
+                                            }>
                                             "Resend with default key"
                                         </button>
                                         <button type="button" class="link danger" aria-label=format!("Dismiss {t3}")
@@ -168,7 +220,21 @@ pub fn CompliancePage() -> impl IntoView {
             busy=busy.into()
             on_confirm=Callback::new(move |()| {
                 if let Some(r) = default_for.get_untracked() {
-                    act(paths::compliance_action(r.report.id, "resend-default"), format!("{} will be sent with the default key.", what(&r)));
+                    act(paths::compliance_action(r.report.id, "resend-default"), format!("{} will be sent with the default key.", what(&r)), false);
+                }
+            })
+        />
+        <ConfirmDialog
+            id="resend-checked".to_owned()
+            open=check_open
+            title=resend::TITLE
+            body=check_body
+            confirm_label=resend::CONFIRM
+            busy=busy.into()
+            on_confirm=Callback::new(move |()| {
+                if let Some((r, default)) = checking.get_untracked() {
+                    let action = if default { "resend-default" } else { "resend" };
+                    act(paths::compliance_action(r.report.id, action), format!("{} will be sent again.", what(&r)), true);
                 }
             })
         />

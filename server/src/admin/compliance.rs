@@ -8,13 +8,17 @@ use super::licenses::busy;
 use super::{AdminUser, NO_STORE};
 use crate::AppState;
 use crate::audit::{self, Entry};
+use crate::db::decode;
 use crate::db::now_unix;
 use crate::error::{ApiJson, AppError};
 use crate::reports::{VIEW_COLUMNS, view};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
-use shared::report::{CompliancePage, ComplianceReport, DismissRequest, ReportStatus, WAITING};
+use shared::report::{
+    CompliancePage, ComplianceReport, DismissRequest, ReportKind, ReportStatus, ResendRequest,
+    WAITING, resend,
+};
 use sqlx::{AnyConnection, Row};
 
 /// The statuses of the reports Compliance Management lists: not sent, and not dismissed.
@@ -70,14 +74,23 @@ pub async fn page(
     Ok((NO_STORE, Json(CompliancePage { reports, counts })))
 }
 
-/// The report, if it is the organization's and not sent or dismissed: `(license id, what it is)`.
+/// A report that is the organization's and not sent or dismissed.
+struct OpenReport {
+    license_id: i64,
+    user_id: i64,
+    kind: ReportKind,
+    status: ReportStatus,
+    /// What it is, as the audit log says it: "sale TC-…" or "adjustment #…".
+    what: String,
+}
+
 async fn open_report(
     tx: &mut AnyConnection,
     organization_id: i64,
     id: i64,
-) -> Result<(i64, i64, String), AppError> {
-    let row: Option<(i64, i64, String, Option<String>)> = sqlx::query_as(
-        "SELECT license_id, user_id, kind, external_number FROM reports \
+) -> Result<OpenReport, AppError> {
+    let row = sqlx::query(
+        "SELECT license_id, user_id, kind, status, external_number FROM reports \
          WHERE id = $1 AND organization_id = $2 AND status IN ($3, $4, $5)",
     )
     .bind(id)
@@ -86,32 +99,51 @@ async fn open_report(
     .bind(ReportStatus::Held.code())
     .bind(ReportStatus::OutcomeUnknown.code())
     .fetch_optional(&mut *tx)
-    .await?;
-    let (license_id, user_id, kind, external) = row.ok_or(AppError::NotFound)?;
-    let what = match external {
-        Some(number) => format!("{kind} {number}"),
-        None => format!("{kind} #{id}"),
-    };
-    Ok((license_id, user_id, what))
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let kind = decode(&row, "kind", ReportKind::from_code)?;
+    let external: Option<String> = row.try_get("external_number")?;
+    Ok(OpenReport {
+        license_id: row.try_get("license_id")?,
+        user_id: row.try_get("user_id")?,
+        kind,
+        status: decode(&row, "status", ReportStatus::from_code)?,
+        what: match external {
+            Some(number) => format!("{} {number}", kind.code()),
+            None => format!("{} #{id}", kind.code()),
+        },
+    })
 }
 
 /// Puts a report back in the queue; `default_key` makes the worker use the organization's default key.
+/// A report whose outcome is unknown may be in METRC: a receipt is looked up before it is posted again
+/// (it regains its `posting` mark), and an adjustment — which METRC cannot look up — is resent only when
+/// the admin says they checked METRC and it is not there.
 async fn resend(
     state: &AppState,
     admin: &crate::accounts::User,
     id: i64,
     default_key: bool,
+    request: ResendRequest,
 ) -> Result<(), AppError> {
     let mut tx = state.db.begin_write().await.map_err(busy)?;
-    let (license_id, user_id, what) = open_report(&mut tx, admin.organization_id, id).await?;
+    let report = open_report(&mut tx, admin.organization_id, id).await?;
+    let unknown = report.status == ReportStatus::OutcomeUnknown;
+    if unknown && report.kind == ReportKind::Adjustment && !request.checked_not_in_metrc {
+        return Err(AppError::Conflict(resend::CHECK_METRC_FIRST.to_owned()));
+    }
+    let look_up_first = unknown && report.kind == ReportKind::Sale;
+    let now = now_unix();
     sqlx::query(
-        "UPDATE reports SET status = $4, held_for = NULL, next_attempt_at = $1, \
-         force_default = $2 WHERE id = $3",
+        "UPDATE reports SET status = $4, held_for = NULL, next_attempt_at = $1, force_default = $2, \
+         posting = (posting OR $5), \
+         posting_since = CASE WHEN $5 THEN $1 ELSE posting_since END WHERE id = $3",
     )
-    .bind(now_unix())
+    .bind(now)
     .bind(default_key)
     .bind(id)
     .bind(ReportStatus::Pending.code())
+    .bind(look_up_first)
     .execute(&mut *tx)
     .await?;
     let action = if default_key {
@@ -119,11 +151,17 @@ async fn resend(
     } else {
         "report_resent"
     };
+    let mut detail = report.what;
+    if look_up_first {
+        detail.push_str("; looked up in METRC before it is sent again");
+    } else if unknown {
+        detail.push_str("; the admin checked METRC: not there");
+    }
     audit::record(
         &mut tx,
-        &Entry::admin(admin, Some(user_id), action, "saved")
-            .detail(what)
-            .licenses(&[license_id]),
+        &Entry::admin(admin, Some(report.user_id), action, "saved")
+            .detail(detail)
+            .licenses(&[report.license_id]),
     )
     .await?;
     tx.commit().await.map_err(busy)?;
@@ -136,8 +174,10 @@ pub async fn resend_by_table(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
     Path(id): Path<i64>,
+    body: Option<ApiJson<ResendRequest>>,
 ) -> Result<impl IntoResponse, AppError> {
-    resend(&state, &admin, id, false).await?;
+    let request = body.map(|ApiJson(r)| r).unwrap_or_default();
+    resend(&state, &admin, id, false, request).await?;
     Ok((axum::http::StatusCode::NO_CONTENT, NO_STORE))
 }
 
@@ -146,8 +186,10 @@ pub async fn resend_with_default_key(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
     Path(id): Path<i64>,
+    body: Option<ApiJson<ResendRequest>>,
 ) -> Result<impl IntoResponse, AppError> {
-    resend(&state, &admin, id, true).await?;
+    let request = body.map(|ApiJson(r)| r).unwrap_or_default();
+    resend(&state, &admin, id, true, request).await?;
     Ok((axum::http::StatusCode::NO_CONTENT, NO_STORE))
 }
 
@@ -160,7 +202,7 @@ pub async fn dismiss(
 ) -> Result<impl IntoResponse, AppError> {
     let reason = body.parse().map_err(AppError::Validation)?;
     let mut tx = state.db.begin_write().await.map_err(busy)?;
-    let (license_id, user_id, what) = open_report(&mut tx, admin.organization_id, id).await?;
+    let report = open_report(&mut tx, admin.organization_id, id).await?;
     sqlx::query("UPDATE reports SET status = $3, reason = $1 WHERE id = $2")
         .bind(format!("Dismissed: {reason}"))
         .bind(id)
@@ -169,9 +211,9 @@ pub async fn dismiss(
         .await?;
     audit::record(
         &mut tx,
-        &Entry::admin(&admin, Some(user_id), "report_dismissed", "saved")
-            .detail(format!("{what}: {reason}"))
-            .licenses(&[license_id]),
+        &Entry::admin(&admin, Some(report.user_id), "report_dismissed", "saved")
+            .detail(format!("{}: {reason}", report.what))
+            .licenses(&[report.license_id]),
     )
     .await?;
     tx.commit().await.map_err(busy)?;

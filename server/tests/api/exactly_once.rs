@@ -285,3 +285,129 @@ mod a_receipt_is_looked_up_until_metrc_answers {
         super::a_receipt_is_looked_up_until_metrc_answers(server::db::Backend::Postgres).await;
     }
 }
+
+/// "Resend" on an adjustment whose outcome is unknown (METRC may have applied it; it cannot be asked):
+/// refused until the admin confirms they checked METRC and it is not there, then sent — and audited so.
+async fn resending_an_unknown_adjustment_needs_the_admins_check(backend: server::db::Backend) {
+    let app = TestApp::spawn_with(backend, QUICK_RETRIES).await;
+    let licenses = app.add_demo_licenses().await;
+    let (_, admin) = app
+        .signed_in_as("admin@example.test", "Avery Admin", shared::Role::Admin)
+        .await;
+    let (clerk_id, clerk) = app.signed_in_user("clerk@example.test").await;
+    add_credential(&app, &clerk, &[licenses.colfax]).await;
+    // A 500: METRC may or may not have taken it (here it did not).
+    app.sim.add_fault(fault(FaultKind::ServerError, Some(1)));
+    let recorded = record(
+        &app,
+        &clerk,
+        "/api/adjustments",
+        &adjustment(licenses.colfax, COLFAX),
+    )
+    .await;
+    let report = settled(&app, &clerk, recorded.id).await;
+    assert_eq!(report.status, ReportStatus::OutcomeUnknown, "{report:?}");
+    let resend = |body: Option<Value>| {
+        let mut request =
+            admin.post(app.url(&format!("/api/admin/compliance/{}/resend", recorded.id)));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send()
+    };
+    let refused = resend(None).await.expect("request");
+    assert_eq!(refused.status(), 409);
+    let error = crate::harness::envelope(refused).await;
+    assert_eq!(error.message, shared::report::resend::CHECK_METRC_FIRST);
+    let unchecked = resend(Some(json!({ "checked_not_in_metrc": false })))
+        .await
+        .expect("request");
+    assert_eq!(unchecked.status(), 409);
+    assert_eq!(
+        current(&app, &clerk, recorded.id).await.status,
+        ReportStatus::OutcomeUnknown
+    );
+    assert!(
+        app.sim.adjustments("co").is_empty(),
+        "nothing was sent meanwhile"
+    );
+
+    let checked = resend(Some(json!({ "checked_not_in_metrc": true })))
+        .await
+        .expect("request");
+    assert_eq!(checked.status(), 204);
+    let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
+    assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+    assert_eq!(app.sim.adjustments("co").len(), 1);
+    let details: Vec<String> = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'report_resent' AND subject_user_id = $1",
+    )
+    .bind(clerk_id)
+    .fetch_all(&app.db.pool)
+    .await
+    .expect("audit");
+    assert_eq!(details.len(), 1, "{details:?}");
+    assert!(details[0].contains("checked METRC"), "{details:?}");
+}
+
+mod resending_an_unknown_adjustment_needs_the_admins_check {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::resending_an_unknown_adjustment_needs_the_admins_check(server::db::Backend::Sqlite)
+            .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::resending_an_unknown_adjustment_needs_the_admins_check(
+            server::db::Backend::Postgres,
+        )
+        .await;
+    }
+}
+
+/// "Resend" on a sale whose outcome is unknown (its answer was lost, and lookups gave up): it is looked up
+/// first, found, and shown Sent — never posted a second time.
+async fn resending_an_unknown_sale_looks_it_up_first(backend: server::db::Backend) {
+    let mut settings = QUICK_RETRIES.to_vec();
+    settings.push(("OUTBOX_LOOKUP_GIVE_UP_HOURS", "0"));
+    let app = TestApp::spawn_with(backend, &settings).await;
+    let licenses = app.add_demo_licenses().await;
+    let (_, admin) = app
+        .signed_in_as("admin@example.test", "Avery Admin", shared::Role::Admin)
+        .await;
+    let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+    add_credential(&app, &clerk, &[licenses.colfax]).await;
+    app.sim.add_fault(fault(FaultKind::DropConnection, Some(1)));
+    app.sim.add_fault(fault(FaultKind::Unavailable, None));
+    let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+    let report = becomes(&app, &clerk, recorded.id, ReportStatus::OutcomeUnknown).await;
+    assert_eq!(report.status, ReportStatus::OutcomeUnknown, "{report:?}");
+    app.sim.clear_faults();
+    let resent = admin
+        .post(app.url(&format!("/api/admin/compliance/{}/resend", recorded.id)))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resent.status(), 204);
+    let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
+    assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+    let number = report.external_number.expect("number");
+    assert_eq!(
+        receipts_with(&app, "co", &number).len(),
+        1,
+        "never posted twice"
+    );
+}
+
+mod resending_an_unknown_sale_looks_it_up_first {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::resending_an_unknown_sale_looks_it_up_first(server::db::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::resending_an_unknown_sale_looks_it_up_first(server::db::Backend::Postgres).await;
+    }
+}
