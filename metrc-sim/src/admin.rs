@@ -43,6 +43,7 @@ pub fn router() -> Router<Simulator> {
         .route("/states/{state}/user-keys/{key}/revoke", post(revoke))
         .route("/states/{state}/user-keys/{key}/rotate", post(rotate))
         .route("/faults", post(add_fault).delete(clear_faults))
+        .route("/chaos", get(chaos_drawn).put(set_chaos).delete(stop_chaos))
         .route("/limits", get(limits).put(set_limits))
         .route("/switches", put(set_switches))
         .route("/states/{state}/adjust-reasons", post(add_adjust_reason))
@@ -142,6 +143,25 @@ async fn add_fault(State(sim): State<Simulator>, Json(fault): Json<Fault>) -> St
 async fn clear_faults(State(sim): State<Simulator>) -> StatusCode {
     sim.clear_faults();
     StatusCode::NO_CONTENT
+}
+
+async fn set_chaos(
+    State(sim): State<Simulator>,
+    Json(chaos): Json<crate::faults::Chaos>,
+) -> StatusCode {
+    sim.set_chaos(Some(chaos));
+    StatusCode::NO_CONTENT
+}
+
+async fn stop_chaos(State(sim): State<Simulator>) -> StatusCode {
+    sim.set_chaos(None);
+    StatusCode::NO_CONTENT
+}
+
+async fn chaos_drawn(
+    State(sim): State<Simulator>,
+) -> Json<std::collections::BTreeMap<&'static str, u64>> {
+    Json(sim.chaos_drawn())
 }
 
 async fn limits(State(sim): State<Simulator>) -> Json<Limits> {

@@ -138,3 +138,72 @@ pub fn too_many_requests(retry_after_secs: Option<u64>) -> Response {
     }
     response
 }
+
+/// Faults drawn at random, per request, from a seeded mix: what a chaos campaign throws at a client. The
+/// same seed and the same order of requests draw the same faults. Explicit faults ([`Fault`]) are served
+/// first; the mix applies to requests none of them matched.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Chaos {
+    pub seed: u64,
+    /// The share of requests that meet a fault, from 0 to 1.
+    pub probability: f64,
+}
+
+/// The mix being drawn from, and what it drew.
+#[derive(Debug)]
+pub(crate) struct ChaosDraws {
+    rng: rand::rngs::StdRng,
+    probability: f64,
+    drawn: std::collections::BTreeMap<&'static str, u64>,
+}
+
+impl ChaosDraws {
+    pub(crate) fn new(chaos: Chaos) -> Self {
+        use rand::SeedableRng;
+        ChaosDraws {
+            rng: rand::rngs::StdRng::seed_from_u64(chaos.seed),
+            probability: chaos.probability.clamp(0.0, 1.0),
+            drawn: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// A fault for one request, or none. A POST may meet: latency, a late answer after taking it, 500,
+    /// 503, 429 with or without `Retry-After`, a redirect, or a connection dropped after the batch was
+    /// applied. A GET the same, and a malformed body instead of the late answer. (Never a 200 that did not
+    /// apply a POST: METRC's 200 means it took the batch.)
+    pub(crate) fn draw(&mut self, post: bool) -> Option<FaultKind> {
+        use rand::Rng;
+        if !self.rng.random_bool(self.probability) {
+            return None;
+        }
+        let ms = self.rng.random_range(50..=400);
+        let (name, kind) = match self.rng.random_range(0..8) {
+            0 => ("latency", FaultKind::Latency { ms }),
+            1 if post => ("slow_answer", FaultKind::SlowAnswer { ms }),
+            1 => ("malformed_json", FaultKind::MalformedJson),
+            2 => ("server_error", FaultKind::ServerError),
+            3 => ("unavailable", FaultKind::Unavailable),
+            4 => (
+                "rate_limited",
+                FaultKind::RateLimited {
+                    retry_after_secs: None,
+                },
+            ),
+            5 => (
+                "rate_limited_retry_after",
+                FaultKind::RateLimited {
+                    retry_after_secs: Some(1),
+                },
+            ),
+            6 => ("redirect", FaultKind::Redirect),
+            _ => ("drop_connection", FaultKind::DropConnection),
+        };
+        *self.drawn.entry(name).or_default() += 1;
+        Some(kind)
+    }
+
+    /// How many faults of each class were drawn.
+    pub(crate) fn drawn(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        self.drawn.clone()
+    }
+}

@@ -36,6 +36,8 @@ use world::{AuthFailure, Facility, StateWorld, UserKey};
 pub struct Simulator {
     states: Arc<Mutex<BTreeMap<String, StateWorld>>>,
     faults: Arc<Mutex<Vec<Fault>>>,
+    /// Faults drawn at random from a seeded mix, when a chaos campaign set one.
+    chaos: Arc<Mutex<Option<faults::ChaosDraws>>>,
     /// METRC API requests served (admin calls not counted), for tests that count round trips.
     requests: Arc<std::sync::atomic::AtomicU64>,
     limits: Arc<Mutex<Limits>>,
@@ -255,9 +257,32 @@ impl Simulator {
     }
 
     /// The first fault matching a request, counting it against its `times`.
-    fn take_fault(&self, state: &str, user_key: Option<&str>) -> Option<FaultKind> {
+    /// Draws faults from a seeded mix for every request no explicit fault matches (`None` stops it).
+    pub fn set_chaos(&self, chaos: Option<faults::Chaos>) {
+        *self.chaos.lock().unwrap_or_else(|e| e.into_inner()) = chaos.map(faults::ChaosDraws::new);
+    }
+
+    /// How many faults of each class the chaos mix has drawn.
+    pub fn chaos_drawn(&self) -> BTreeMap<&'static str, u64> {
+        self.chaos
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(faults::ChaosDraws::drawn)
+            .unwrap_or_default()
+    }
+
+    fn take_fault(&self, state: &str, user_key: Option<&str>, post: bool) -> Option<FaultKind> {
         let mut faults = self.faults.lock().unwrap_or_else(|e| e.into_inner());
-        let fault = faults.iter_mut().find(|f| f.matches(state, user_key))?;
+        let Some(fault) = faults.iter_mut().find(|f| f.matches(state, user_key)) else {
+            drop(faults);
+            return self
+                .chaos
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_mut()
+                .and_then(|chaos| chaos.draw(post));
+        };
         if let Some(times) = fault.times.as_mut() {
             *times -= 1;
         }
@@ -354,7 +379,7 @@ fn unauthorized(why: AuthFailure) -> Response {
 
 /// Applies a matching fault: waits out a delay, or returns the answer that replaces the normal one.
 async fn apply_fault(sim: &Simulator, state: &str, user_key: Option<&str>) -> Option<Response> {
-    match sim.take_fault(state, user_key)?.effect() {
+    match sim.take_fault(state, user_key, false)?.effect() {
         Effect::Delay(delay) | Effect::DelayAnswer(delay) => {
             tokio::time::sleep(delay).await;
             None
@@ -534,7 +559,7 @@ async fn metrc_post(
     let user_key = credentials.as_ref().map(|(_, user)| user.as_str());
     let mut drop_after = None;
     let mut answer_after = None;
-    if let Some(kind) = sim.take_fault(state, user_key) {
+    if let Some(kind) = sim.take_fault(state, user_key, true) {
         match kind.effect() {
             Effect::Delay(delay) => tokio::time::sleep(delay).await,
             Effect::DelayAnswer(delay) => answer_after = Some(delay),

@@ -48,6 +48,9 @@ Admin API (tests and demos; never in our server):
                          unavailable, drop_connection, malformed_json, rate_limited (retry_after_secs),
                          redirect (302 to /_sim/redirected, which answers 200 to anything)
   DELETE /_sim/faults
+  PUT|DELETE /_sim/chaos {\"seed\", \"probability\"}  faults drawn at random per request from a seeded mix
+                         (latency, late answer, 500, 503, 429 ± Retry-After, redirect, dropped connection,
+                         malformed JSON on GETs); GET /_sim/chaos: how many of each were drawn
   GET|PUT /_sim/limits   per_vendor_per_second, per_vendor_concurrent, per_facility_per_second,
                          per_facility_concurrent (null = off), retry_after
   PUT  /_sim/switches    {\"license_denied_with_403\": bool}";

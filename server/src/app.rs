@@ -128,16 +128,17 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
-        // The outbox worker lives as long as the server; stopping it mid-send is like a crash, which the
-        // claims' expiry and the receipt lookup make safe.
-        // Each under a supervisor: a panic or an early return is logged and the task restarted.
-        let worker = {
+        // The outbox worker and the key re-check live as long as this call (their guards abort them when
+        // it ends or is dropped); stopping one mid-send is like a crash, which the claims and the receipt
+        // lookup make safe. Each runs under a supervisor: a panic or an early return is logged and the task
+        // restarted.
+        let _worker = {
             let state = self.state.clone();
             crate::supervise::spawn("outbox", move || {
                 crate::reports::outbox::run(state.clone(), state.outbox.clone())
             })
         };
-        let health = {
+        let _health = {
             let state = self.state.clone();
             crate::supervise::spawn("key re-check", move || {
                 crate::keys::health::run(state.clone())
@@ -151,8 +152,6 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await;
-        worker.abort();
-        health.abort();
         served.map_err(|source| StartError::Bind {
             addr: addr.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
             source,

@@ -32,8 +32,10 @@ pub struct Heartbeats {
     pub health: Heartbeat,
 }
 
-/// Aborts the task it holds when dropped, so aborting a supervisor stops what it supervises.
-struct AbortOnDrop(JoinHandle<()>);
+/// A task that is aborted when this is dropped: a supervisor, and what it supervises, live exactly as long
+/// as their owner (the serving server, whether it stops, fails to start, or is itself dropped).
+#[derive(Debug)]
+pub struct AbortOnDrop(JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -41,13 +43,13 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Runs `make()`'s task for as long as the returned handle lives, restarting it whenever it ends.
-pub fn spawn<F, Fut>(name: &'static str, make: F) -> JoinHandle<()>
+/// Runs `make()`'s task for as long as the returned guard lives, restarting it whenever it ends.
+pub fn spawn<F, Fut>(name: &'static str, make: F) -> AbortOnDrop
 where
     F: Fn() -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    tokio::spawn(async move {
+    AbortOnDrop(tokio::spawn(async move {
         let mut pause = FIRST_PAUSE;
         loop {
             let started = tokio::time::Instant::now();
@@ -64,7 +66,7 @@ where
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(LONGEST_PAUSE);
         }
-    })
+    }))
 }
 
 const FIRST_PAUSE: Duration = Duration::from_secs(1);
@@ -87,7 +89,7 @@ mod tests {
     use std::sync::atomic::AtomicU32;
 
     #[tokio::test(start_paused = true)]
-    async fn a_task_that_panics_is_restarted_and_aborting_the_supervisor_stops_it() {
+    async fn a_task_that_panics_is_restarted_and_dropping_the_supervisor_stops_it() {
         let runs = Arc::new(AtomicU32::new(0));
         let counted = runs.clone();
         let supervisor = spawn("test", move || {
@@ -102,8 +104,7 @@ mod tests {
         // Two panics, restarted after 1 s and 2 s; the third run stays up.
         tokio::time::sleep(Duration::from_secs(10)).await;
         assert_eq!(runs.load(Ordering::SeqCst), 3);
-        supervisor.abort();
-        let _ = supervisor.await;
+        drop(supervisor);
         tokio::time::sleep(Duration::from_secs(120)).await;
         assert_eq!(
             runs.load(Ordering::SeqCst),

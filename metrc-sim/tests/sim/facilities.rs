@@ -628,3 +628,68 @@ async fn too_many_license_scoped_gets_at_once_for_one_facility_get_429() {
     );
     assert_eq!(slow.await.expect("task"), StatusCode::OK);
 }
+
+/// The statuses 40 facility GETs meet under a chaos mix.
+async fn statuses_under_chaos(seed: u64, probability: f64) -> (Vec<u16>, u64) {
+    // METRC's own rate limits off: every status here is the mix's doing.
+    let (sim, addr) = metrc_sim::start_demo(metrc_sim::limits::Limits::OFF)
+        .await
+        .expect("listens");
+    let base = format!("http://{addr}");
+    let set = reqwest::Client::new()
+        .put(format!("{base}/_sim/chaos"))
+        .json(&serde_json::json!({ "seed": seed, "probability": probability }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(set.status(), StatusCode::NO_CONTENT);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        let status = client
+            .get(format!("{base}/co/facilities/v2/"))
+            .header("authorization", basic(VENDOR_KEY, CO_BOTH))
+            .send()
+            .await
+            .map_or(0, |r| r.status().as_u16());
+        statuses.push(status);
+    }
+    let drawn: serde_json::Map<String, serde_json::Value> =
+        reqwest::get(format!("{base}/_sim/chaos"))
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("counts");
+    assert_eq!(
+        drawn
+            .values()
+            .filter_map(serde_json::Value::as_u64)
+            .sum::<u64>(),
+        sim.chaos_drawn().values().sum::<u64>()
+    );
+    (statuses, sim.chaos_drawn().values().sum())
+}
+
+/// A seeded mix draws the same faults for the same requests, a different seed others; probability 0
+/// draws none, and at 1 every request meets one.
+#[tokio::test]
+async fn a_chaos_mix_is_reproducible_from_its_seed() {
+    let (first, drawn) = statuses_under_chaos(7, 0.5).await;
+    let (again, _) = statuses_under_chaos(7, 0.5).await;
+    let (other, _) = statuses_under_chaos(8, 0.5).await;
+    assert_eq!(first, again, "the same seed, the same faults");
+    assert_ne!(first, other, "another seed, other faults");
+    assert!((5..=35).contains(&drawn), "about half: {drawn}");
+    assert!(
+        first.contains(&200) && first.iter().any(|s| *s != 200),
+        "{first:?}"
+    );
+    let (calm, none) = statuses_under_chaos(7, 0.0).await;
+    assert!(calm.iter().all(|s| *s == 200) && none == 0, "{calm:?}");
+    let (_, all) = statuses_under_chaos(7, 1.0).await;
+    assert_eq!(all, 40);
+}
