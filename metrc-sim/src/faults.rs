@@ -34,6 +34,10 @@ pub enum FaultKind {
     /// `302 Found` to [`REDIRECTED`], which answers 200 to any method: a client that follows it turns a
     /// POST into a GET and reads "accepted" where nothing was taken.
     Redirect,
+    /// A POST answered `504 Gateway Timeout` at once, and applied anyway after a delay, whatever the
+    /// client does meanwhile: METRC still working on a batch its gateway gave up on. A lookup in between
+    /// finds nothing. On a GET, a plain 504.
+    LateApply { ms: u64 },
 }
 
 /// Where [`FaultKind::Redirect`] sends a request.
@@ -68,6 +72,8 @@ pub enum Effect {
     Delay(Duration),
     /// Do the work, then wait before answering.
     DelayAnswer(Duration),
+    /// Answer 504 now, do the work after the delay (GETs: a plain 504).
+    ApplyLate(Duration),
     Replace(Response),
 }
 
@@ -120,6 +126,7 @@ impl FaultKind {
             FaultKind::Redirect => Effect::Replace(
                 (StatusCode::FOUND, [(header::LOCATION, REDIRECTED)]).into_response(),
             ),
+            FaultKind::LateApply { ms } => Effect::ApplyLate(Duration::from_millis(ms)),
         }
     }
 }

@@ -40,6 +40,8 @@ pub struct Simulator {
     chaos: Arc<Mutex<Option<faults::ChaosDraws>>>,
     /// METRC API requests served (admin calls not counted), for tests that count round trips.
     requests: Arc<std::sync::atomic::AtomicU64>,
+    /// Of them, the POSTs (receipts and adjustments).
+    posts: Arc<std::sync::atomic::AtomicU64>,
     limits: Arc<Mutex<Limits>>,
     meter: Meter,
     /// Answer a license the key does not reach with 403 instead of METRC's usual 401.
@@ -236,6 +238,11 @@ impl Simulator {
             .map_or(0, |(_, max)| *max)
     }
 
+    /// How many POSTs of receipts or adjustments the simulator has received (taken or not).
+    pub fn post_count(&self) -> u64 {
+        self.posts.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// How many METRC API requests the simulator has answered.
     pub fn request_count(&self) -> u64 {
         self.requests.load(std::sync::atomic::Ordering::Relaxed)
@@ -384,6 +391,7 @@ async fn apply_fault(sim: &Simulator, state: &str, user_key: Option<&str>) -> Op
             tokio::time::sleep(delay).await;
             None
         }
+        Effect::ApplyLate(_) => Some(StatusCode::GATEWAY_TIMEOUT.into_response()),
         Effect::Replace(response) => Some(response),
     }
 }
@@ -554,6 +562,7 @@ async fn metrc_post(
 ) -> Response {
     sim.requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    sim.posts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let _in_flight = license.map(|l| InFlight::start(sim, state, l));
     let credentials = basic_credentials(headers);
     let user_key = credentials.as_ref().map(|(_, user)| user.as_str());
@@ -563,29 +572,29 @@ async fn metrc_post(
         match kind.effect() {
             Effect::Delay(delay) => tokio::time::sleep(delay).await,
             Effect::DelayAnswer(delay) => answer_after = Some(delay),
+            Effect::ApplyLate(delay) => {
+                // The gateway gives up now; METRC applies the batch later all the same.
+                let (sim, state, headers, license, body) = (
+                    sim.clone(),
+                    state.to_owned(),
+                    headers.clone(),
+                    license.map(str::to_owned),
+                    body.to_vec(),
+                );
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    // Nobody waits for the answer any more: a refusal is simply not applied.
+                    let _ = apply_post(&sim, &state, &headers, license.as_deref(), &body, batch);
+                });
+                return StatusCode::GATEWAY_TIMEOUT.into_response();
+            }
             Effect::Replace(response) if matches!(kind, FaultKind::DropConnection) => {
                 drop_after = Some(response);
             }
             Effect::Replace(response) => return response,
         }
     }
-    let Some(license) = license else {
-        return bad_request(LICENSE_REQUIRED);
-    };
-    let Ok(serde_json::Value::Array(rows)) = serde_json::from_slice::<serde_json::Value>(body)
-    else {
-        return bad_request("The request body must be a JSON array.");
-    };
-    if rows.len() > reports::MAX_OBJECTS {
-        return (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            axum::Json(serde_json::json!({
-                "Message": format!("No more than {} objects may be sent at once.", reports::MAX_OBJECTS)
-            })),
-        )
-            .into_response();
-    }
-    let answer = match take_batch(sim, state, credentials, license, rows, batch) {
+    let answer = match apply_post(sim, state, headers, license, body, batch) {
         Ok(ids) => drop_after.unwrap_or_else(|| {
             axum::Json(serde_json::json!({ "Ids": ids, "Warnings": null })).into_response()
         }),
@@ -596,6 +605,36 @@ async fn metrc_post(
         tokio::time::sleep(delay).await;
     }
     answer
+}
+
+/// A POST's work once its faults are decided: the body read, then [`take_batch`].
+fn apply_post(
+    sim: &Simulator,
+    state: &str,
+    headers: &HeaderMap,
+    license: Option<&str>,
+    body: &[u8],
+    batch: reports::Kind,
+) -> Result<Vec<u64>, Box<Response>> {
+    let Some(license) = license else {
+        return Err(Box::new(bad_request(LICENSE_REQUIRED)));
+    };
+    let Ok(serde_json::Value::Array(rows)) = serde_json::from_slice::<serde_json::Value>(body)
+    else {
+        return Err(Box::new(bad_request(
+            "The request body must be a JSON array.",
+        )));
+    };
+    if rows.len() > reports::MAX_OBJECTS {
+        return Err(Box::new((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            axum::Json(serde_json::json!({
+                "Message": format!("No more than {} objects may be sent at once.", reports::MAX_OBJECTS)
+            })),
+        )
+            .into_response()));
+    }
+    take_batch(sim, state, basic_credentials(headers), license, rows, batch)
 }
 
 /// Authenticates, checks the batch's rows, moves stock and records it: the ids given, or the refusal.

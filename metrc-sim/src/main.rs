@@ -46,7 +46,8 @@ Admin API (tests and demos; never in our server):
   POST /_sim/faults      {\"state\", \"user_key\"?, \"kind\", \"times\"?}  kinds: latency (ms), slow_answer (ms:
                          a POST taken at once, answered late), server_error,
                          unavailable, drop_connection, malformed_json, rate_limited (retry_after_secs),
-                         redirect (302 to /_sim/redirected, which answers 200 to anything)
+                         redirect (302 to /_sim/redirected, which answers 200 to anything),
+                         late_apply (ms: a POST answered 504 at once and applied after the delay)
   DELETE /_sim/faults
   PUT|DELETE /_sim/chaos {\"seed\", \"probability\"}  faults drawn at random per request from a seeded mix
                          (latency, late answer, 500, 503, 429 ± Retry-After, redirect, dropped connection,

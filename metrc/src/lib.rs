@@ -334,9 +334,8 @@ impl HttpMetrc {
         deadline_in(self.settings.deadline)
     }
 
-    /// Whether METRC has a receipt with this external number at the license; `None` if it cannot tell
-    /// before `deadline`. (A sender whose POST may have reached METRC asks this before it ever posts the
-    /// receipt again.)
+    /// Whether METRC has a receipt with this external number at the license, asked before `deadline`. (A
+    /// sender whose POST may have reached METRC asks this before it ever posts the receipt again.)
     pub async fn receipt_exists(
         &self,
         state: StateCode,
@@ -344,14 +343,15 @@ impl HttpMetrc {
         license: &LicenseNumber,
         external_number: &str,
         deadline: Instant,
-    ) -> Option<bool> {
-        let url = self
-            .url(
-                state,
-                &["sales", "v2", "receipts", "external", external_number],
-                &[("licenseNumber", license.as_str())],
-            )
-            .ok()?;
+    ) -> Lookup {
+        let url = self.url(
+            state,
+            &["sales", "v2", "receipts", "external", external_number],
+            &[("licenseNumber", license.as_str())],
+        );
+        let Ok(url) = url else {
+            return Lookup::Unknown;
+        };
         let found = |body: &[u8]| {
             serde_json::from_slice::<serde_json::Value>(body)
                 .ok()
@@ -361,9 +361,10 @@ impl HttpMetrc {
             .get(state, url, Some(license), key, found, deadline)
             .await
         {
-            Ok((200, Some(_))) => Some(true),
-            Ok((404, _)) => Some(false),
-            _ => None,
+            Ok((200, Some(_))) => Lookup::Found,
+            Ok((404, _)) => Lookup::Absent,
+            Ok((401 | 403, _)) => Lookup::Refused,
+            _ => Lookup::Unknown,
         }
     }
 
@@ -382,7 +383,7 @@ impl HttpMetrc {
     where
         T: serde::Serialize + Sync,
         L: Fn(usize, Instant) -> F,
-        F: Future<Output = Option<bool>>,
+        F: Future<Output = Lookup>,
     {
         let mut deliveries: Vec<Option<Delivery>> = vec![None; objects.len()];
         let url = match self.url(state, path, &[("licenseNumber", license.as_str())]) {
@@ -447,27 +448,18 @@ impl HttpMetrc {
                             pending.clear();
                             continue;
                         };
-                        let mut still = Vec::new();
+                        // Found: METRC has it. Not found (yet): METRC may still be working on the batch
+                        // its answer was lost for, so it is never posted again here — it stays unsettled,
+                        // and the sender looks it up again once the batch has surely settled.
                         for &i in &pending {
-                            match lookup(i, deadline).await {
-                                Some(true) => deliveries[i] = Some(Delivery::Accepted),
-                                Some(false) => still.push(i),
-                                None => deliveries[i] = Some(Delivery::Unsettled),
-                            }
+                            deliveries[i] = Some(match lookup(i, deadline).await {
+                                Lookup::Found => Delivery::Accepted,
+                                Lookup::Absent | Lookup::Refused | Lookup::Unknown => {
+                                    Delivery::Unsettled
+                                }
+                            });
                         }
-                        pending = still;
-                        // METRC does not have these: send them again after a pause, inside the deadline.
-                        // Past it they stay unsettled, so the next attempt looks them up again first.
-                        let wait = jittered(pause);
-                        if !pending.is_empty() && !fits(wait, deadline) {
-                            for &i in &pending {
-                                deliveries[i] = Some(Delivery::Unsettled);
-                            }
-                            pending.clear();
-                        } else if !pending.is_empty() {
-                            tokio::time::sleep(wait).await;
-                            pause = (pause * 2).min(Duration::from_secs(3));
-                        }
+                        pending.clear();
                     }
                     Posted::NotTaken(error) => {
                         let wait = match &error {
@@ -497,7 +489,20 @@ impl HttpMetrc {
 }
 
 /// The lookup of objects METRC cannot look up (adjustments).
-type NoLookup = fn(usize, Instant) -> std::future::Ready<Option<bool>>;
+type NoLookup = fn(usize, Instant) -> std::future::Ready<Lookup>;
+
+/// What METRC said when asked whether it has a receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// It has it.
+    Found,
+    /// It does not have it (now: a batch it is still working on may yet appear).
+    Absent,
+    /// It refused the key (401/403): the key is to be re-checked.
+    Refused,
+    /// It could not be asked before the deadline, or answered nothing we can read.
+    Unknown,
+}
 
 /// Why a GET is tried again.
 #[derive(Debug)]

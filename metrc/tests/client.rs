@@ -374,15 +374,30 @@ mod reporting {
         assert_eq!(s.sim.receipts("co").len(), 1, "exactly once");
     }
 
-    /// A 500 may or may not have taken the batch: look up, find nothing, send again.
+    /// A 500 may or may not have taken the batch, and METRC may still be working on it: looked up, not
+    /// found (yet), it is left unsettled — never posted again in the same breath.
     #[tokio::test]
-    async fn after_a_server_error_a_receipt_not_found_is_sent_again() {
+    async fn after_a_server_error_a_receipt_not_found_is_left_unsettled() {
         let s = setup(Duration::from_secs(5)).await;
         s.sim
             .add_fault(fault("co", FaultKind::ServerError, Some(1)));
         let deliveries = send(&s, &[receipt("R-1", 1.0)]).await;
-        assert_eq!(deliveries, [Delivery::Accepted]);
-        assert_eq!(s.sim.receipts("co").len(), 1);
+        assert_eq!(deliveries, [Delivery::Unsettled]);
+        assert_eq!(s.sim.post_count(), 1, "one POST");
+    }
+
+    /// METRC's gateway gives up (504) while METRC applies the batch a moment later: a lookup right away
+    /// finds nothing, and a re-POST then would be a duplicate. The receipt is left unsettled instead.
+    #[tokio::test]
+    async fn a_batch_applied_after_its_504_is_not_posted_again() {
+        let s = setup(Duration::from_secs(5)).await;
+        s.sim
+            .add_fault(fault("co", FaultKind::LateApply { ms: 500 }, Some(1)));
+        let deliveries = send(&s, &[receipt("R-1", 1.0)]).await;
+        assert_eq!(deliveries, [Delivery::Unsettled]);
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert_eq!(s.sim.receipts("co").len(), 1, "METRC applied it once");
+        assert_eq!(s.sim.post_count(), 1, "and we posted it once");
     }
 
     /// Adjustments cannot be looked up: after a drop they are "outcome unknown" and never re-posted.
@@ -405,14 +420,15 @@ mod reporting {
     }
 
     /// A redirect is never followed (a followed POST becomes a GET whose 200 would read as "accepted"):
-    /// the receipt is looked up, not found, and sent again — exactly once in METRC.
+    /// the receipt is looked up, not found, and left unsettled — never read as accepted.
     #[tokio::test]
-    async fn a_redirected_receipt_is_looked_up_and_sent_once() {
+    async fn a_redirected_receipt_is_never_read_as_accepted() {
         let s = setup(Duration::from_secs(5)).await;
         s.sim.add_fault(fault("co", FaultKind::Redirect, Some(1)));
         let deliveries = send(&s, &[receipt("R-1", 1.0)]).await;
-        assert_eq!(deliveries, [Delivery::Accepted]);
-        assert_eq!(s.sim.receipts("co").len(), 1, "METRC has it, once");
+        assert_eq!(deliveries, [Delivery::Unsettled]);
+        assert!(s.sim.receipts("co").is_empty());
+        assert_eq!(s.sim.post_count(), 1);
     }
 
     /// A redirected adjustment cannot be looked up: outcome unknown, never "accepted".
@@ -438,11 +454,8 @@ mod reporting {
         s.sim.add_fault(fault("co", FaultKind::Unavailable, None));
         let deliveries = send(&s, &[receipt("R-1", 1.0)]).await;
         assert_eq!(deliveries, [Delivery::Unsettled]);
-        assert_eq!(
-            s.sim.receipts("co").len(),
-            1,
-            "taken once, not posted again"
-        );
+        assert_eq!(s.sim.receipts("co").len(), 1, "taken once");
+        assert_eq!(s.sim.post_count(), 1, "not posted again");
     }
 
     /// A `Retry-After` as large as a header can say: no overflow, no wait past the deadline.

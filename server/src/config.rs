@@ -83,6 +83,8 @@ impl std::fmt::Debug for Config {
 
 /// The longest timeout or deadline a `…_SECS` variable may set.
 const MAX_WAIT_SECS: u64 = 86_400;
+/// The longest period an `…_HOURS` variable may set.
+const MAX_HOURS: u64 = 8_760;
 
 /// The background re-check of stored METRC keys (`KEY_RECHECK_*`).
 #[derive(Debug, Clone)]
@@ -111,6 +113,9 @@ pub struct OutboxConfig {
     /// How long a receipt whose answer was lost is looked up again before it becomes "outcome unknown"
     /// (`OUTBOX_LOOKUP_GIVE_UP_HOURS`, default 24).
     pub lookup_give_up: Duration,
+    /// How long after a POST a lookup that finds nothing is believed: METRC may still be applying a batch
+    /// whose answer was lost (`OUTBOX_SETTLE_SECS`, default 60).
+    pub settle: Duration,
     /// The most POSTs this process has in flight to METRC for one license (`OUTBOX_POSTS_PER_LICENSE`,
     /// default 2, at least 1). METRC publishes limits for GETs only; this keeps a backlog from hammering it.
     pub posts_per_license: usize,
@@ -238,6 +243,17 @@ impl Config {
             }
             Ok(Duration::from_secs(secs))
         };
+        // Hours, at most a year.
+        let hours = |name: &'static str, default| -> Result<Duration, ConfigError> {
+            let hours: u64 = parse_or(&get, name, Some(default))?;
+            if hours > MAX_HOURS {
+                return Err(ConfigError::Invalid {
+                    name,
+                    reason: format!("at most {MAX_HOURS} hours (a year)"),
+                });
+            }
+            Ok(Duration::from_secs(hours * 3600))
+        };
         // Demo mode talks to the simulator unless told otherwise: it never reaches the real METRC by
         // default, and the simulator's demo world knows the demo vendor key.
         let (default_metrc_url, default_vendor_key) = if demo {
@@ -310,12 +326,13 @@ impl Config {
             lease: seconds("OUTBOX_LEASE_SECS", 120)?,
             retry: seconds("OUTBOX_RETRY_SECS", 5)?,
             retry_max: seconds("OUTBOX_RETRY_MAX_SECS", 600)?,
-            lookup_give_up: seconds("OUTBOX_LOOKUP_GIVE_UP_HOURS", 24)? * 3600,
+            lookup_give_up: hours("OUTBOX_LOOKUP_GIVE_UP_HOURS", 24)?,
+            settle: seconds("OUTBOX_SETTLE_SECS", 60)?,
             posts_per_license: parse_or::<usize>(&get, "OUTBOX_POSTS_PER_LICENSE", Some(2))?.max(1),
         };
 
         let health = HealthConfig {
-            interval: seconds("KEY_RECHECK_HOURS", 6)? * 3600,
+            interval: hours("KEY_RECHECK_HOURS", 6)?,
             pace: Duration::from_millis(parse_or(&get, "KEY_RECHECK_PACE_MS", Some(1000))?),
         };
 

@@ -82,6 +82,8 @@ struct OpenReport {
     status: ReportStatus,
     /// What it is, as the audit log says it: "sale TC-…" or "adjustment #…".
     what: String,
+    /// A worker holds it now (it may be posting it).
+    claimed: bool,
 }
 
 async fn open_report(
@@ -90,7 +92,8 @@ async fn open_report(
     id: i64,
 ) -> Result<OpenReport, AppError> {
     let row = sqlx::query(
-        "SELECT license_id, user_id, kind, status, external_number FROM reports \
+        "SELECT license_id, user_id, kind, status, external_number, \
+         CASE WHEN lease_owner IS NOT NULL AND lease_until >= $6 THEN 1 ELSE 0 END AS claimed FROM reports \
          WHERE id = $1 AND organization_id = $2 AND status IN ($3, $4, $5)",
     )
     .bind(id)
@@ -98,6 +101,7 @@ async fn open_report(
     .bind(ReportStatus::Pending.code())
     .bind(ReportStatus::Held.code())
     .bind(ReportStatus::OutcomeUnknown.code())
+    .bind(now_unix())
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(AppError::NotFound)?;
@@ -112,6 +116,7 @@ async fn open_report(
             Some(number) => format!("{} {number}", kind.code()),
             None => format!("{} #{id}", kind.code()),
         },
+        claimed: row.try_get::<i64, _>("claimed")? != 0,
     })
 }
 
@@ -203,6 +208,13 @@ pub async fn dismiss(
     let reason = body.parse().map_err(AppError::Validation)?;
     let mut tx = state.db.begin_write().await.map_err(busy)?;
     let report = open_report(&mut tx, admin.organization_id, id).await?;
+    if report.claimed {
+        // It may be on its way to METRC this moment: dismissing it now could not stop that.
+        return Err(AppError::Conflict(
+            "This report is being sent to METRC right now. Wait a minute, reload, and dismiss it if it is still not sent. Nothing was changed."
+                .into(),
+        ));
+    }
     sqlx::query("UPDATE reports SET status = $3, reason = $1 WHERE id = $2")
         .bind(format!("Dismissed: {reason}"))
         .bind(id)

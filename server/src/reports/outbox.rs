@@ -18,7 +18,7 @@ use crate::crypto::Sealed;
 use crate::db::{Backend, decode, now_unix};
 use crate::keys::{self, Holder, KeyRef};
 use metrc::reports::{Adjustment, Delivery, Receipt};
-use metrc::{Metrc, MetrcError};
+use metrc::{Lookup, Metrc, MetrcError};
 use shared::credential::CredentialStatus;
 use shared::report::{HoldReason, KeyUsed, ReportKind, ReportStatus, reasons};
 use shared::{LicenseNumber, MetrcUserKey, StateCode};
@@ -30,6 +30,9 @@ use tokio::sync::Notify;
 
 /// How many reports one pass claims at most.
 const CLAIM: i64 = 500;
+/// Leases are unix seconds of each server's own clock: the slack a batch's claim keeps for clocks that
+/// disagree (servers are expected to run NTP, well within it).
+const CLOCK_MARGIN: Duration = Duration::from_secs(30);
 
 /// The worker's handle: wakes it when a report is recorded. Each server process has its own name, which
 /// its claims carry.
@@ -89,6 +92,8 @@ struct Due {
     interrupted: bool,
     /// Since when it has been marked as posted without a settled outcome.
     posting_since: Option<i64>,
+    /// When it was last marked for a POST (before this pass).
+    last_post_at: Option<i64>,
 }
 
 /// What the report stores of the key it went under: whose kind, and the credential's id.
@@ -123,7 +128,11 @@ enum Outcome {
     /// It may have reached METRC and cannot be checked (an adjustment after an ambiguous failure or an
     /// interrupted send).
     Unknown(Option<KeyRef>),
+    /// Not sent (METRC said so, or could not be reached before the POST): due again after a pause.
     Retry(String),
+    /// A receipt that may be in METRC, not settled yet (its answer lost, a lookup that could not answer or
+    /// came too soon): it keeps its `posting` mark, so it is looked up again before any POST.
+    Unsettled(String),
     /// Not sent; due again at once (the key changed while it was being sent).
     Again(String),
 }
@@ -193,8 +202,13 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
     }
     drop(conn);
 
+    // What was decided without METRC (held for a key, an interrupted adjustment) is written at once.
+    let mut handled = outcomes.len();
+    write(state, &claim, &due, outcomes, Answered::No).await;
+
     // Each group goes in batches of METRC's 10, at most `posts_per_license` at once per license (and as
-    // many licenses at once as there are). Every batch's outcomes are kept, whatever another batch met.
+    // many licenses at once as there are). Each batch's outcomes are written as soon as it is sent,
+    // while its claim holds, whatever another batch meets.
     let mut gates: HashMap<i64, Arc<tokio::sync::Semaphore>> = HashMap::new();
     let mut sends = Vec::new();
     for ((license_id, _, key_ref), reports) in &groups {
@@ -211,11 +225,11 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
             .clone();
         for batch in reports.chunks(metrc::reports::MAX_BATCH) {
             let gate = gate.clone();
-            let claim = &claim;
+            let (claim, due) = (&claim, &due);
             sends.push(async move {
                 let _turn = gate.acquire().await;
                 let ids: Vec<i64> = batch.iter().map(|r| r.id).collect();
-                match mark_posting(state, claim, &ids).await {
+                let (outcomes, answered) = match mark_posting(state, claim, &ids).await {
                     Ok(marked) => {
                         if marked.len() < ids.len() {
                             tracing::warn!(
@@ -228,24 +242,40 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
                             .copied()
                             .filter(|r| marked.contains(&r.id))
                             .collect();
-                        send_group(state, *key_ref, opened, &still_ours).await
+                        (
+                            send_group(state, *key_ref, opened, &still_ours).await,
+                            Answered::Yes,
+                        )
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "could not mark a batch as being posted: not posted");
-                        ids.iter()
+                        let not_marked = ids
+                            .iter()
                             .map(|id| (*id, Outcome::Retry("the batch could not be marked".into())))
-                            .collect()
+                            .collect();
+                        (not_marked, Answered::No)
                     }
-                }
+                };
+                let count = outcomes.len();
+                write(state, claim, due, outcomes, answered).await;
+                count
             });
         }
     }
-    for sent in futures_util::future::join_all(sends).await {
-        outcomes.extend(sent);
+    for count in futures_util::future::join_all(sends).await {
+        handled += count;
     }
-    let handled = outcomes.len();
-    write(state, &claim, &due, outcomes).await?;
     Ok(handled)
+}
+
+/// Whether METRC answered about the reports whose outcomes are being written, in this pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answered {
+    /// Their batch was sent (or looked up): an outcome other than `Unsettled` is METRC's settled word.
+    Yes,
+    /// Decided without METRC (held, not marked): a receipt that may already be in METRC from an earlier,
+    /// interrupted send keeps its mark, so it is looked up before it is ever posted.
+    No,
 }
 
 /// Whole seconds of a configured duration, for unix-second columns.
@@ -263,7 +293,7 @@ fn posting_lease(state: &AppState) -> Duration {
         .deadline
         .saturating_mul(2)
         .saturating_add(metrc.request_timeout)
-        .saturating_add(Duration::from_secs(5));
+        .saturating_add(CLOCK_MARGIN);
     state.config.outbox.lease.max(batch)
 }
 
@@ -271,16 +301,17 @@ fn posting_lease(state: &AppState) -> Duration {
 /// Returns the ids marked: only those may be posted. (The mark is cleared when the outcome is written.)
 async fn mark_posting(state: &AppState, claim: &str, ids: &[i64]) -> Result<Vec<i64>, sqlx::Error> {
     let now = now_unix();
-    let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 4)).collect();
+    let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 5)).collect();
     let sql = format!(
-        "UPDATE reports SET posting = TRUE, posting_since = COALESCE(posting_since, $2), lease_until = $3 \
-         WHERE lease_owner = $1 AND id IN ({}) RETURNING id",
+        "UPDATE reports SET posting = TRUE, posting_since = COALESCE(posting_since, $2), last_post_at = $2, \
+         lease_until = $3 WHERE lease_owner = $1 AND status = $4 AND id IN ({}) RETURNING id",
         list.join(", ")
     );
     let mut query = sqlx::query_scalar(&sql)
         .bind(claim)
         .bind(now)
-        .bind(now + seconds(posting_lease(state)));
+        .bind(now + seconds(posting_lease(state)))
+        .bind(ReportStatus::Pending.code());
     for id in ids {
         query = query.bind(*id);
     }
@@ -292,7 +323,7 @@ async fn load(conn: &mut AnyConnection, owner: &str, ids: &[i64]) -> Result<Vec<
     let sql = format!(
         "SELECT r.id, r.kind, r.payload, r.user_id, r.organization_id, r.license_id, r.attempts, \
          CASE WHEN r.force_default THEN 1 ELSE 0 END AS force_default, \
-         CASE WHEN r.posting THEN 1 ELSE 0 END AS interrupted, r.posting_since, \
+         CASE WHEN r.posting THEN 1 ELSE 0 END AS interrupted, r.posting_since, r.last_post_at, \
          l.number, l.state FROM reports r JOIN licenses l ON l.id = r.license_id \
          WHERE r.lease_owner = $1 AND r.id IN ({}) ORDER BY r.id",
         list.join(", ")
@@ -319,6 +350,7 @@ async fn load(conn: &mut AnyConnection, owner: &str, ids: &[i64]) -> Result<Vec<
                 force_default: row.try_get::<i64, _>("force_default")? != 0,
                 interrupted: row.try_get::<i64, _>("interrupted")? != 0,
                 posting_since: row.try_get("posting_since")?,
+                last_post_at: row.try_get("last_post_at")?,
             })
         })
         .collect()
@@ -445,9 +477,17 @@ async fn send_group(
                     .receipt_exists(us, key, license, &number, deadline)
                     .await
                 {
-                    Some(true) => outcomes.push((report.id, Outcome::Sent(key_ref))),
-                    Some(false) => unsent.push(report),
-                    None => outcomes.push((report.id, unsettled(state, report, key_ref))),
+                    Lookup::Found => outcomes.push((report.id, Outcome::Sent(key_ref))),
+                    // METRC may still be applying the last POST: it is trusted to lack the receipt
+                    // only once that POST has had time to settle.
+                    Lookup::Absent if settled_since_last_post(state, report) => unsent.push(report),
+                    Lookup::Absent | Lookup::Unknown => {
+                        outcomes.push((report.id, unsettled(state, report, key_ref)));
+                    }
+                    Lookup::Refused => {
+                        let checked = recheck(state, key_ref, opened, us, license).await;
+                        outcomes.push((report.id, checked));
+                    }
                 }
             }
             let (objects, sendable) = read_payloads::<Receipt>(&unsent, key_ref, &mut outcomes);
@@ -498,11 +538,18 @@ fn unsettled(state: &AppState, report: &Due, key_ref: KeyRef) -> Outcome {
     if now_unix() - since > seconds(state.config.outbox.lookup_give_up) {
         Outcome::Unknown(Some(key_ref))
     } else {
-        Outcome::Retry(
-            "METRC could not be asked whether it has the receipt; it will be looked up again"
-                .into(),
+        Outcome::Unsettled(
+            "METRC could not yet say whether it has the receipt; it will be looked up again".into(),
         )
     }
+}
+
+/// Whether the report's last POST (before this pass) is `OUTBOX_SETTLE_SECS` old: a batch METRC was still
+/// working on has landed by then, so a lookup that finds nothing can be believed.
+fn settled_since_last_post(state: &AppState, report: &Due) -> bool {
+    report
+        .last_post_at
+        .is_none_or(|at| now_unix() - at >= seconds(state.config.outbox.settle))
 }
 
 /// The METRC objects of a group's reports, and the reports they belong to; a payload that does not read
@@ -612,24 +659,54 @@ fn retry_pause(outbox: &OutboxConfig, attempts: i64) -> i64 {
     seconds(jittered).max(1)
 }
 
-/// Writes every outcome and releases the claims, in one transaction. A report whose claim is no longer
-/// ours (it expired and another worker took it) is left to that worker.
+/// Writes outcomes and releases their claims in one transaction, only where the claim is still this
+/// pass's and the report still pending (a report dismissed meanwhile stays dismissed). Tried again a few
+/// times on a database error; what still cannot be written is taken up again once its claim expires (a
+/// receipt is then looked up, an adjustment becomes "outcome unknown").
 async fn write(
     state: &AppState,
-    owner: &str,
+    claim: &str,
     due: &[Due],
     outcomes: Vec<(i64, Outcome)>,
+    answered: Answered,
+) {
+    if outcomes.is_empty() {
+        return;
+    }
+    for attempt in 1..=WRITE_ATTEMPTS {
+        match write_once(state, claim, due, &outcomes, answered).await {
+            Ok(()) => return,
+            Err(e) if attempt < WRITE_ATTEMPTS => {
+                tracing::warn!(error = %e, attempt, "could not write reports' outcomes; trying again");
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, reports = outcomes.len(), "could not write reports' outcomes; they are taken up again when their claim expires");
+            }
+        }
+    }
+}
+
+const WRITE_ATTEMPTS: u32 = 3;
+
+async fn write_once(
+    state: &AppState,
+    claim: &str,
+    due: &[Due],
+    outcomes: &[(i64, Outcome)],
+    answered: Answered,
 ) -> Result<(), sqlx::Error> {
     let now = now_unix();
     let mut tx = state.db.begin_write().await?;
     for (id, outcome) in outcomes {
-        let report = due.iter().find(|d| d.id == id);
+        let report = due.iter().find(|d| d.id == *id);
         let attempts = report.map_or(0, |d| d.attempts) + 1;
-        // A receipt to be tried again may have reached METRC (an ambiguous failure the client could not
-        // settle): it keeps its mark, so the next attempt looks it up before it posts.
-        let keep_posting = matches!(outcome, Outcome::Retry(_))
-            && report.is_some_and(|d| d.kind == ReportKind::Sale);
-        let (status, key, reason, held_for, next, sent_at) = match &outcome {
+        // A receipt keeps its mark (looked up before any POST) while METRC may have it: its outcome is
+        // unsettled, or was decided without asking METRC after an interrupted send.
+        let keep_posting = report.is_some_and(|d| d.kind == ReportKind::Sale)
+            && (matches!(outcome, Outcome::Unsettled(_)) || answered == Answered::No);
+        let retry_at = || now + retry_pause(&state.config.outbox, attempts);
+        let (status, key, reason, held_for, next, sent_at) = match outcome {
             Outcome::Sent(k) => (ReportStatus::Sent, Some(*k), None, None, now, Some(now)),
             Outcome::Held(k, r) => (
                 ReportStatus::Held,
@@ -647,17 +724,14 @@ async fn write(
                 now,
                 None,
             ),
-            Outcome::Retry(r) => {
-                let pause = retry_pause(&state.config.outbox, attempts);
-                (
-                    ReportStatus::Pending,
-                    None,
-                    Some(r.clone()),
-                    None,
-                    now + pause,
-                    None,
-                )
-            }
+            Outcome::Retry(r) | Outcome::Unsettled(r) => (
+                ReportStatus::Pending,
+                None,
+                Some(r.clone()),
+                None,
+                retry_at(),
+                None,
+            ),
             Outcome::Again(r) => (
                 ReportStatus::Pending,
                 None,
@@ -676,7 +750,7 @@ async fn write(
              reason = $4, held_for = $5, next_attempt_at = $6, sent_at = $7, attempts = $8, \
              posting = (posting AND $11), \
              posting_since = CASE WHEN (posting AND $11) THEN posting_since ELSE NULL END, \
-             lease_owner = NULL, lease_until = NULL WHERE id = $9 AND lease_owner = $10",
+             lease_owner = NULL, lease_until = NULL WHERE id = $9 AND lease_owner = $10 AND status = $12",
         )
         .bind(status.code())
         .bind(key_used)
@@ -686,9 +760,10 @@ async fn write(
         .bind(next)
         .bind(sent_at)
         .bind(attempts)
-        .bind(id)
-        .bind(owner)
+        .bind(*id)
+        .bind(claim)
         .bind(keep_posting)
+        .bind(ReportStatus::Pending.code())
         .execute(&mut *tx)
         .await?;
     }
@@ -706,6 +781,7 @@ mod tests {
             retry: Duration::from_secs(retry),
             retry_max: Duration::from_secs(retry_max),
             lookup_give_up: Duration::from_secs(86_400),
+            settle: Duration::from_secs(60),
             posts_per_license: 2,
         }
     }

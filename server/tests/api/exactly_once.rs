@@ -169,6 +169,10 @@ async fn a_worker_that_lost_its_claim_does_not_post_postgres() {
         })
         .collect();
     assert_eq!(numbers.len(), 20, "every sale exactly once: {numbers:?}");
+    assert!(
+        crate::harness::logs().contains("claimed by another worker: not posted here"),
+        "the race this test is about did happen"
+    );
     let _ = stop.send(());
     let _ = serving.await;
 }
@@ -272,6 +276,7 @@ async fn a_receipt_is_looked_up_until_metrc_answers(backend: server::db::Backend
     assert_eq!(report.key_used, Some(KeyUsed::Credential));
     let number = report.external_number.expect("number");
     assert_eq!(receipts_with(&app, "co", &number).len(), 1);
+    assert_eq!(app.sim.post_count(), 1, "never posted again meanwhile");
 }
 
 mod a_receipt_is_looked_up_until_metrc_answers {
@@ -409,5 +414,106 @@ mod resending_an_unknown_sale_looks_it_up_first {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() {
         super::resending_an_unknown_sale_looks_it_up_first(server::db::Backend::Postgres).await;
+    }
+}
+
+/// A sale whose answer was lost, then held (its key turned invalid) before METRC could be asked: it keeps
+/// its mark through the hold, so once the key is fixed it is looked up — found — never posted again.
+async fn a_held_sale_that_may_be_in_metrc_is_looked_up_when_released(backend: server::db::Backend) {
+    let app = TestApp::spawn_with(backend, QUICK_RETRIES).await;
+    let licenses = app.add_demo_licenses().await;
+    let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+    add_credential(&app, &clerk, &[licenses.colfax]).await;
+    app.sim.add_fault(fault(FaultKind::DropConnection, Some(1)));
+    app.sim.add_fault(fault(FaultKind::Unavailable, None));
+    let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+    let started = Instant::now();
+    while app.sim.post_count() == 0 && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The key turns invalid before the lookup could answer: the next pass holds the sale.
+    app.execute(
+        "UPDATE credentials SET status = 'invalid', version = version + 1",
+        &[],
+    )
+    .await;
+    let held = becomes(&app, &clerk, recorded.id, ReportStatus::Held).await;
+    assert_eq!(held.status, ReportStatus::Held, "{held:?}");
+    app.sim.clear_faults();
+    // The clerk saves their key again: the held sale is released, looked up, found.
+    let page: Value = crate::harness::get_json(&app, &clerk, "/api/credentials").await;
+    let credential = &page["credentials"][0];
+    let saved = clerk
+        .put(app.url(&format!("/api/credentials/{}", credential["id"])))
+        .json(
+            &json!({ "provider": "metrc", "state": "CO", "license_ids": [licenses.colfax],
+                       "key": "", "version": credential["version"] }),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(saved.status(), 200);
+    let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
+    assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+    let number = report.external_number.expect("number");
+    assert_eq!(receipts_with(&app, "co", &number).len(), 1);
+    assert_eq!(app.sim.post_count(), 1, "posted once, found by the lookup");
+}
+
+mod a_held_sale_that_may_be_in_metrc_is_looked_up_when_released {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::a_held_sale_that_may_be_in_metrc_is_looked_up_when_released(
+            server::db::Backend::Sqlite,
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::a_held_sale_that_may_be_in_metrc_is_looked_up_when_released(
+            server::db::Backend::Postgres,
+        )
+        .await;
+    }
+}
+
+on_both_databases! {
+    /// METRC's gateway answers 504 while METRC applies the batch a second later: a lookup at once finds
+    /// nothing, yet the sale is not posted again; once the POST has settled it is looked up, found, Sent.
+    async fn a_sale_applied_after_its_504_is_posted_once(app: TestApp) {
+        let licenses = app.add_demo_licenses().await;
+        let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+        add_credential(&app, &clerk, &[licenses.colfax]).await;
+        app.sim.add_fault(fault(FaultKind::LateApply { ms: 1_000 }, Some(1)));
+        let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+        let number = report.external_number.expect("number");
+        assert_eq!(receipts_with(&app, "co", &number).len(), 1, "in METRC once");
+        assert_eq!(app.sim.post_count(), 1, "posted once");
+    }
+
+    /// A report a worker holds right now (its POST in flight) cannot be dismissed: that could not stop it.
+    async fn a_report_being_sent_cannot_be_dismissed(app: TestApp) {
+        let licenses = app.add_demo_licenses().await;
+        let (_, admin) = app.signed_in_as("admin@example.test", "Avery Admin", shared::Role::Admin).await;
+        let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+        add_credential(&app, &clerk, &[licenses.colfax]).await;
+        app.sim.add_fault(fault(FaultKind::Latency { ms: 2_000 }, Some(1)));
+        let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        let started = Instant::now();
+        while app.sim.post_count() == 0 && started.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let refused = admin
+            .post(app.url(&format!("/api/admin/compliance/{}/dismiss", recorded.id)))
+            .json(&json!({ "reason": "entered in METRC by hand" }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(refused.status(), 409);
+        let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
     }
 }

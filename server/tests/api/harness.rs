@@ -128,6 +128,8 @@ impl TestApp {
             // Short, so that an outage test ends quickly (METRC's own defaults are 15 s and 20 s).
             ("METRC_REQUEST_TIMEOUT_SECS", "2"),
             ("METRC_DEADLINE_SECS", "3"),
+            // A lookup that finds nothing is believed 2 s after the POST (METRC's own default is 60).
+            ("OUTBOX_SETTLE_SECS", "2"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -493,6 +493,7 @@ async fn killed_while_sending(backend: server::db::Backend) {
         ("OUTBOX_RETRY_SECS", "1"),
         ("METRC_DEADLINE_SECS", "2"),
         ("METRC_REQUEST_TIMEOUT_SECS", "2"),
+        ("OUTBOX_SETTLE_SECS", "2"),
     ];
     let (mut child, base) = app.spawn_server_binary(settings).await;
     let staff = TestApp::new_client();
