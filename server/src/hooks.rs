@@ -51,14 +51,6 @@ mod enabled {
                 .push(point);
         }
 
-        /// Removes every pause.
-        pub fn clear(&self) {
-            self.pauses
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clear();
-        }
-
         pub(crate) async fn pause(&self, point: Point) {
             let planted = {
                 let mut panics = self
