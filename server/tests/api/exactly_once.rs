@@ -181,302 +181,12 @@ async fn a_worker_that_lost_its_claim_does_not_post_postgres() {
 const QUICK_RETRIES: &[(&str, &str)] =
     &[("OUTBOX_RETRY_SECS", "1"), ("OUTBOX_RETRY_MAX_SECS", "2")];
 
-/// Marking one batch fails (a database error planted by a trigger): the other license's batch, already
-/// in METRC, is still recorded as sent — its outcome is not thrown away with the failed one's.
-async fn one_failed_mark_keeps_the_other_batches_outcomes(backend: server::db::Backend) {
-    let app = TestApp::spawn_with(backend, QUICK_RETRIES).await;
-    let licenses = app.add_demo_licenses().await;
-    let (_, clerk) = app.signed_in_user("clerk@example.test").await;
-    // Recorded while no key covers them, then released together into one pass.
-    let at_colfax = record(
-        &app,
-        &clerk,
-        "/api/adjustments",
-        &adjustment(licenses.colfax, COLFAX),
-    )
-    .await;
-    let at_pearl = record(
-        &app,
-        &clerk,
-        "/api/adjustments",
-        &adjustment(licenses.pearl, PEARL),
-    )
-    .await;
-    assert_eq!(
-        settled(&app, &clerk, at_pearl.id).await.status,
-        ReportStatus::Held
-    );
-    let planted = match app.db.backend {
-        server::db::Backend::Sqlite => vec![format!(
-            "CREATE TRIGGER planted BEFORE UPDATE OF posting ON reports WHEN NEW.posting AND NEW.id = {} \
-             BEGIN SELECT RAISE(ABORT, 'planted'); END",
-            at_pearl.id
-        )],
-        server::db::Backend::Postgres => vec![
-            "CREATE FUNCTION planted() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'planted'; END $$ LANGUAGE plpgsql"
-                .to_owned(),
-            format!(
-                "CREATE TRIGGER planted BEFORE UPDATE OF posting ON reports FOR EACH ROW \
-                 WHEN (NEW.posting AND NEW.id = {}) EXECUTE FUNCTION planted()",
-                at_pearl.id
-            ),
-        ],
-    };
-    for sql in &planted {
-        app.execute(sql, &[]).await;
-    }
-    add_credential(&app, &clerk, &[licenses.colfax, licenses.pearl]).await;
-    let colfax = becomes(&app, &clerk, at_colfax.id, ReportStatus::Sent).await;
-    assert_eq!(colfax.status, ReportStatus::Sent, "{colfax:?}");
-    assert_eq!(app.sim.adjustments("co").len(), 1, "only Colfax's went");
-    let drop = match app.db.backend {
-        server::db::Backend::Sqlite => "DROP TRIGGER planted",
-        server::db::Backend::Postgres => "DROP TRIGGER planted ON reports",
-    };
-    app.execute(drop, &[]).await;
-    let pearl = becomes(&app, &clerk, at_pearl.id, ReportStatus::Sent).await;
-    assert_eq!(pearl.status, ReportStatus::Sent, "{pearl:?}");
-    assert_eq!(app.sim.adjustments("co").len(), 2, "each once");
-}
-
-mod one_failed_mark_keeps_the_other_batches_outcomes {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        super::one_failed_mark_keeps_the_other_batches_outcomes(server::db::Backend::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        super::one_failed_mark_keeps_the_other_batches_outcomes(server::db::Backend::Postgres)
-            .await;
-    }
-}
-
-/// A sale's answer is lost and METRC cannot be asked about it for a while: it is looked up again and
-/// again (never "outcome unknown" after one failed lookup, never posted again blind), and once METRC
-/// answers it is Sent — once.
-async fn a_receipt_is_looked_up_until_metrc_answers(backend: server::db::Backend) {
-    let app = TestApp::spawn_with(backend, QUICK_RETRIES).await;
-    let licenses = app.add_demo_licenses().await;
-    let (_, clerk) = app.signed_in_user("clerk@example.test").await;
-    add_credential(&app, &clerk, &[licenses.colfax]).await;
-    app.sim.add_fault(fault(FaultKind::DropConnection, Some(1)));
-    app.sim.add_fault(fault(FaultKind::Unavailable, None));
-    let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
-    // Through several failed lookups: still waiting, never given up.
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(8) {
-        let report = current(&app, &clerk, recorded.id).await;
-        assert_eq!(report.status, ReportStatus::Pending, "{report:?}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    app.sim.clear_faults();
-    let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
-    assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
-    assert_eq!(report.key_used, Some(KeyUsed::Credential));
-    let number = report.external_number.expect("number");
-    assert_eq!(receipts_with(&app, "co", &number).len(), 1);
-    assert_eq!(app.sim.post_count(), 1, "never posted again meanwhile");
-}
-
-mod a_receipt_is_looked_up_until_metrc_answers {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        super::a_receipt_is_looked_up_until_metrc_answers(server::db::Backend::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        super::a_receipt_is_looked_up_until_metrc_answers(server::db::Backend::Postgres).await;
-    }
-}
-
-/// "Resend" on an adjustment whose outcome is unknown (METRC may have applied it; it cannot be asked):
-/// refused until the admin confirms they checked METRC and it is not there, then sent — and audited so.
-async fn resending_an_unknown_adjustment_needs_the_admins_check(backend: server::db::Backend) {
-    let app = TestApp::spawn_with(backend, QUICK_RETRIES).await;
-    let licenses = app.add_demo_licenses().await;
-    let (_, admin) = app
-        .signed_in_as("admin@example.test", "Avery Admin", shared::Role::Admin)
-        .await;
-    let (clerk_id, clerk) = app.signed_in_user("clerk@example.test").await;
-    add_credential(&app, &clerk, &[licenses.colfax]).await;
-    // A 500: METRC may or may not have taken it (here it did not).
-    app.sim.add_fault(fault(FaultKind::ServerError, Some(1)));
-    let recorded = record(
-        &app,
-        &clerk,
-        "/api/adjustments",
-        &adjustment(licenses.colfax, COLFAX),
-    )
-    .await;
-    let report = settled(&app, &clerk, recorded.id).await;
-    assert_eq!(report.status, ReportStatus::OutcomeUnknown, "{report:?}");
-    let resend = |body: Option<Value>| {
-        let mut request =
-            admin.post(app.url(&format!("/api/admin/compliance/{}/resend", recorded.id)));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        request.send()
-    };
-    let refused = resend(None).await.expect("request");
-    assert_eq!(refused.status(), 409);
-    let error = crate::harness::envelope(refused).await;
-    assert_eq!(error.message, shared::report::resend::CHECK_METRC_FIRST);
-    let unchecked = resend(Some(json!({ "checked_not_in_metrc": false })))
-        .await
-        .expect("request");
-    assert_eq!(unchecked.status(), 409);
-    assert_eq!(
-        current(&app, &clerk, recorded.id).await.status,
-        ReportStatus::OutcomeUnknown
-    );
-    assert!(
-        app.sim.adjustments("co").is_empty(),
-        "nothing was sent meanwhile"
-    );
-
-    let checked = resend(Some(json!({ "checked_not_in_metrc": true })))
-        .await
-        .expect("request");
-    assert_eq!(checked.status(), 204);
-    let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
-    assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
-    assert_eq!(app.sim.adjustments("co").len(), 1);
-    let details: Vec<String> = sqlx::query_scalar(
-        "SELECT detail FROM audit_log WHERE action = 'report_resent' AND subject_user_id = $1",
-    )
-    .bind(clerk_id)
-    .fetch_all(&app.db.pool)
-    .await
-    .expect("audit");
-    assert_eq!(details.len(), 1, "{details:?}");
-    assert!(details[0].contains("checked METRC"), "{details:?}");
-}
-
-mod resending_an_unknown_adjustment_needs_the_admins_check {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        super::resending_an_unknown_adjustment_needs_the_admins_check(server::db::Backend::Sqlite)
-            .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        super::resending_an_unknown_adjustment_needs_the_admins_check(
-            server::db::Backend::Postgres,
-        )
-        .await;
-    }
-}
-
-/// "Resend" on a sale whose outcome is unknown (its answer was lost, and lookups gave up): it is looked up
-/// first, found, and shown Sent — never posted a second time.
-async fn resending_an_unknown_sale_looks_it_up_first(backend: server::db::Backend) {
-    let mut settings = QUICK_RETRIES.to_vec();
-    settings.push(("OUTBOX_LOOKUP_GIVE_UP_HOURS", "0"));
-    let app = TestApp::spawn_with(backend, &settings).await;
-    let licenses = app.add_demo_licenses().await;
-    let (_, admin) = app
-        .signed_in_as("admin@example.test", "Avery Admin", shared::Role::Admin)
-        .await;
-    let (_, clerk) = app.signed_in_user("clerk@example.test").await;
-    add_credential(&app, &clerk, &[licenses.colfax]).await;
-    app.sim.add_fault(fault(FaultKind::DropConnection, Some(1)));
-    app.sim.add_fault(fault(FaultKind::Unavailable, None));
-    let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
-    let report = becomes(&app, &clerk, recorded.id, ReportStatus::OutcomeUnknown).await;
-    assert_eq!(report.status, ReportStatus::OutcomeUnknown, "{report:?}");
-    app.sim.clear_faults();
-    let resent = admin
-        .post(app.url(&format!("/api/admin/compliance/{}/resend", recorded.id)))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(resent.status(), 204);
-    let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
-    assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
-    let number = report.external_number.expect("number");
-    assert_eq!(
-        receipts_with(&app, "co", &number).len(),
-        1,
-        "never posted twice"
-    );
-}
-
-mod resending_an_unknown_sale_looks_it_up_first {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        super::resending_an_unknown_sale_looks_it_up_first(server::db::Backend::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        super::resending_an_unknown_sale_looks_it_up_first(server::db::Backend::Postgres).await;
-    }
-}
-
-/// A sale whose answer was lost, then held (its key turned invalid) before METRC could be asked: it keeps
-/// its mark through the hold, so once the key is fixed it is looked up — found — never posted again.
-async fn a_held_sale_that_may_be_in_metrc_is_looked_up_when_released(backend: server::db::Backend) {
-    let app = TestApp::spawn_with(backend, QUICK_RETRIES).await;
-    let licenses = app.add_demo_licenses().await;
-    let (_, clerk) = app.signed_in_user("clerk@example.test").await;
-    add_credential(&app, &clerk, &[licenses.colfax]).await;
-    app.sim.add_fault(fault(FaultKind::DropConnection, Some(1)));
-    app.sim.add_fault(fault(FaultKind::Unavailable, None));
-    let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
-    let started = Instant::now();
-    while app.sim.post_count() == 0 && started.elapsed() < Duration::from_secs(10) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // The key turns invalid before the lookup could answer: the next pass holds the sale.
-    app.execute(
-        "UPDATE credentials SET status = 'invalid', version = version + 1",
-        &[],
-    )
-    .await;
-    let held = becomes(&app, &clerk, recorded.id, ReportStatus::Held).await;
-    assert_eq!(held.status, ReportStatus::Held, "{held:?}");
-    app.sim.clear_faults();
-    // The clerk saves their key again: the held sale is released, looked up, found.
-    let page: Value = crate::harness::get_json(&app, &clerk, "/api/credentials").await;
-    let credential = &page["credentials"][0];
-    let saved = clerk
-        .put(app.url(&format!("/api/credentials/{}", credential["id"])))
-        .json(
-            &json!({ "provider": "metrc", "state": "CO", "license_ids": [licenses.colfax],
-                       "key": "", "version": credential["version"] }),
-        )
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(saved.status(), 200);
-    let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
-    assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
-    let number = report.external_number.expect("number");
-    assert_eq!(receipts_with(&app, "co", &number).len(), 1);
-    assert_eq!(app.sim.post_count(), 1, "posted once, found by the lookup");
-}
-
-mod a_held_sale_that_may_be_in_metrc_is_looked_up_when_released {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        super::a_held_sale_that_may_be_in_metrc_is_looked_up_when_released(
-            server::db::Backend::Sqlite,
-        )
-        .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        super::a_held_sale_that_may_be_in_metrc_is_looked_up_when_released(
-            server::db::Backend::Postgres,
-        )
-        .await;
-    }
-}
+/// Quick retries, and a receipt that cannot be looked up is "outcome unknown" at the first failure.
+const GIVE_UP_AT_ONCE: &[(&str, &str)] = &[
+    ("OUTBOX_RETRY_SECS", "1"),
+    ("OUTBOX_RETRY_MAX_SECS", "2"),
+    ("OUTBOX_LOOKUP_GIVE_UP_HOURS", "0"),
+];
 
 on_both_databases! {
     /// METRC's gateway answers 504 while METRC applies the batch a second later: a lookup at once finds
@@ -515,5 +225,228 @@ on_both_databases! {
         assert_eq!(refused.status(), 409);
         let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
         assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+    }
+}
+
+on_both_databases! {
+    /// Marking one batch fails (a database error planted by a trigger): the other license's batch, already
+    /// in METRC, is still recorded as sent — its outcome is not thrown away with the failed one's.
+    async fn one_failed_mark_keeps_the_other_batches_outcomes(app: TestApp) with QUICK_RETRIES {
+        let licenses = app.add_demo_licenses().await;
+        let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+        // Recorded while no key covers them, then released together into one pass.
+        let at_colfax = record(
+            &app,
+            &clerk,
+            "/api/adjustments",
+            &adjustment(licenses.colfax, COLFAX),
+        )
+        .await;
+        let at_pearl = record(
+            &app,
+            &clerk,
+            "/api/adjustments",
+            &adjustment(licenses.pearl, PEARL),
+        )
+        .await;
+        assert_eq!(
+            settled(&app, &clerk, at_pearl.id).await.status,
+            ReportStatus::Held
+        );
+        let planted = match app.db.backend {
+            server::db::Backend::Sqlite => vec![format!(
+                "CREATE TRIGGER planted BEFORE UPDATE OF posting ON reports WHEN NEW.posting AND NEW.id = {} \
+                 BEGIN SELECT RAISE(ABORT, 'planted'); END",
+                at_pearl.id
+            )],
+            server::db::Backend::Postgres => vec![
+                "CREATE FUNCTION planted() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'planted'; END $$ LANGUAGE plpgsql"
+                    .to_owned(),
+                format!(
+                    "CREATE TRIGGER planted BEFORE UPDATE OF posting ON reports FOR EACH ROW \
+                     WHEN (NEW.posting AND NEW.id = {}) EXECUTE FUNCTION planted()",
+                    at_pearl.id
+                ),
+            ],
+        };
+        for sql in &planted {
+            app.execute(sql, &[]).await;
+        }
+        add_credential(&app, &clerk, &[licenses.colfax, licenses.pearl]).await;
+        let colfax = becomes(&app, &clerk, at_colfax.id, ReportStatus::Sent).await;
+        assert_eq!(colfax.status, ReportStatus::Sent, "{colfax:?}");
+        assert_eq!(app.sim.adjustments("co").len(), 1, "only Colfax's went");
+        let drop = match app.db.backend {
+            server::db::Backend::Sqlite => "DROP TRIGGER planted",
+            server::db::Backend::Postgres => "DROP TRIGGER planted ON reports",
+        };
+        app.execute(drop, &[]).await;
+        let pearl = becomes(&app, &clerk, at_pearl.id, ReportStatus::Sent).await;
+        assert_eq!(pearl.status, ReportStatus::Sent, "{pearl:?}");
+        assert_eq!(app.sim.adjustments("co").len(), 2, "each once");
+    }
+
+    /// A sale's answer is lost and METRC cannot be asked about it for a while: it is looked up again and
+    /// again (never "outcome unknown" after one failed lookup, never posted again blind), and once METRC
+    /// answers it is Sent — once.
+    async fn a_receipt_is_looked_up_until_metrc_answers(app: TestApp) with QUICK_RETRIES {
+        let licenses = app.add_demo_licenses().await;
+        let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+        add_credential(&app, &clerk, &[licenses.colfax]).await;
+        app.sim.add_fault(fault(FaultKind::DropConnection, Some(1)));
+        app.sim.add_fault(fault(FaultKind::Unavailable, None));
+        let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        // Through several failed lookups: still waiting, never given up.
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(8) {
+            let report = current(&app, &clerk, recorded.id).await;
+            assert_eq!(report.status, ReportStatus::Pending, "{report:?}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        app.sim.clear_faults();
+        let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+        assert_eq!(report.key_used, Some(KeyUsed::Credential));
+        let number = report.external_number.expect("number");
+        assert_eq!(receipts_with(&app, "co", &number).len(), 1);
+        assert_eq!(app.sim.post_count(), 1, "never posted again meanwhile");
+    }
+
+    /// "Resend" on an adjustment whose outcome is unknown (METRC may have applied it; it cannot be asked):
+    /// refused until the admin confirms they checked METRC and it is not there, then sent — and audited so.
+    async fn resending_an_unknown_adjustment_needs_the_admins_check(app: TestApp) with QUICK_RETRIES {
+        let licenses = app.add_demo_licenses().await;
+        let (_, admin) = app
+            .signed_in_as("admin@example.test", "Avery Admin", shared::Role::Admin)
+            .await;
+        let (clerk_id, clerk) = app.signed_in_user("clerk@example.test").await;
+        add_credential(&app, &clerk, &[licenses.colfax]).await;
+        // A 500: METRC may or may not have taken it (here it did not).
+        app.sim.add_fault(fault(FaultKind::ServerError, Some(1)));
+        let recorded = record(
+            &app,
+            &clerk,
+            "/api/adjustments",
+            &adjustment(licenses.colfax, COLFAX),
+        )
+        .await;
+        let report = settled(&app, &clerk, recorded.id).await;
+        assert_eq!(report.status, ReportStatus::OutcomeUnknown, "{report:?}");
+        let resend = |body: Option<Value>| {
+            let mut request =
+                admin.post(app.url(&format!("/api/admin/compliance/{}/resend", recorded.id)));
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            request.send()
+        };
+        let refused = resend(None).await.expect("request");
+        assert_eq!(refused.status(), 409);
+        let error = crate::harness::envelope(refused).await;
+        assert_eq!(error.message, shared::report::resend::CHECK_METRC_FIRST);
+        let unchecked = resend(Some(json!({ "checked_not_in_metrc": false })))
+            .await
+            .expect("request");
+        assert_eq!(unchecked.status(), 409);
+        assert_eq!(
+            current(&app, &clerk, recorded.id).await.status,
+            ReportStatus::OutcomeUnknown
+        );
+        assert!(
+            app.sim.adjustments("co").is_empty(),
+            "nothing was sent meanwhile"
+        );
+
+        let checked = resend(Some(json!({ "checked_not_in_metrc": true })))
+            .await
+            .expect("request");
+        assert_eq!(checked.status(), 204);
+        let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+        assert_eq!(app.sim.adjustments("co").len(), 1);
+        let details: Vec<String> = sqlx::query_scalar(
+            "SELECT detail FROM audit_log WHERE action = 'report_resent' AND subject_user_id = $1",
+        )
+        .bind(clerk_id)
+        .fetch_all(&app.db.pool)
+        .await
+        .expect("audit");
+        assert_eq!(details.len(), 1, "{details:?}");
+        assert!(details[0].contains("checked METRC"), "{details:?}");
+    }
+
+    /// A sale whose answer was lost, then held (its key turned invalid) before METRC could be asked: it keeps
+    /// its mark through the hold, so once the key is fixed it is looked up — found — never posted again.
+    async fn a_held_sale_that_may_be_in_metrc_is_looked_up_when_released(app: TestApp) with QUICK_RETRIES {
+        let licenses = app.add_demo_licenses().await;
+        let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+        add_credential(&app, &clerk, &[licenses.colfax]).await;
+        app.sim.add_fault(fault(FaultKind::DropConnection, Some(1)));
+        app.sim.add_fault(fault(FaultKind::Unavailable, None));
+        let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        let started = Instant::now();
+        while app.sim.post_count() == 0 && started.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // The key turns invalid before the lookup could answer: the next pass holds the sale.
+        app.execute(
+            "UPDATE credentials SET status = 'invalid', version = version + 1",
+            &[],
+        )
+        .await;
+        let held = becomes(&app, &clerk, recorded.id, ReportStatus::Held).await;
+        assert_eq!(held.status, ReportStatus::Held, "{held:?}");
+        app.sim.clear_faults();
+        // The clerk saves their key again: the held sale is released, looked up, found.
+        let page: Value = crate::harness::get_json(&app, &clerk, "/api/credentials").await;
+        let credential = &page["credentials"][0];
+        let saved = clerk
+            .put(app.url(&format!("/api/credentials/{}", credential["id"])))
+            .json(
+                &json!({ "provider": "metrc", "state": "CO", "license_ids": [licenses.colfax],
+                           "key": "", "version": credential["version"] }),
+            )
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(saved.status(), 200);
+        let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+        let number = report.external_number.expect("number");
+        assert_eq!(receipts_with(&app, "co", &number).len(), 1);
+        assert_eq!(app.sim.post_count(), 1, "posted once, found by the lookup");
+    }
+}
+
+on_both_databases! {
+    /// "Resend" on a sale whose outcome is unknown (its answer was lost, and lookups gave up): it is looked up
+    /// first, found, and shown Sent — never posted a second time.
+    async fn resending_an_unknown_sale_looks_it_up_first(app: TestApp) with GIVE_UP_AT_ONCE {
+        let licenses = app.add_demo_licenses().await;
+        let (_, admin) = app
+            .signed_in_as("admin@example.test", "Avery Admin", shared::Role::Admin)
+            .await;
+        let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+        add_credential(&app, &clerk, &[licenses.colfax]).await;
+        app.sim.add_fault(fault(FaultKind::DropConnection, Some(1)));
+        app.sim.add_fault(fault(FaultKind::Unavailable, None));
+        let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        let report = becomes(&app, &clerk, recorded.id, ReportStatus::OutcomeUnknown).await;
+        assert_eq!(report.status, ReportStatus::OutcomeUnknown, "{report:?}");
+        app.sim.clear_faults();
+        let resent = admin
+            .post(app.url(&format!("/api/admin/compliance/{}/resend", recorded.id)))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resent.status(), 204);
+        let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+        let number = report.external_number.expect("number");
+        assert_eq!(
+            receipts_with(&app, "co", &number).len(),
+            1,
+            "never posted twice"
+        );
     }
 }

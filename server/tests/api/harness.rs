@@ -12,12 +12,14 @@ use std::net::SocketAddr;
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const TEST_CREDENTIAL_KEYS: &str = "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
-/// Runs each test body once on SQLite and once on PostgreSQL.
+/// Runs each test body once on SQLite and once on PostgreSQL, each on a server started with the
+/// harness's configuration, plus the variables after `with` when given
+/// (a constant: `async fn name(app: TestApp) with QUICK_RETRIES { … }`).
 #[macro_export]
 macro_rules! on_both_databases {
     ($(
         $(#[doc = $doc:literal])*
-        async fn $name:ident($app:ident: TestApp) $body:block
+        async fn $name:ident($app:ident: TestApp) $(with $settings:ident)? $body:block
     )*) => {
         $(
             $(#[doc = $doc])*
@@ -27,14 +29,21 @@ macro_rules! on_both_databases {
 
                 async fn run($app: $crate::harness::TestApp) $body
 
+                fn settings() -> &'static [(&'static str, &'static str)] {
+                    #[allow(unused_variables)]
+                    let settings: &'static [(&'static str, &'static str)] = &[];
+                    $(let settings = $settings;)?
+                    settings
+                }
+
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    run($crate::harness::TestApp::spawn(server::db::Backend::Sqlite).await).await
+                    run($crate::harness::TestApp::spawn_with(server::db::Backend::Sqlite, settings()).await).await
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    run($crate::harness::TestApp::spawn(server::db::Backend::Postgres).await).await
+                    run($crate::harness::TestApp::spawn_with(server::db::Backend::Postgres, settings()).await).await
                 }
             }
         )*
