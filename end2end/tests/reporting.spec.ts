@@ -170,6 +170,14 @@ test.describe("Reporting", () => {
     await dialog.getByRole("button", { name: "Cancel" }).click();
     await expect(dialog).toBeHidden();
     await expect(row).toContainText("Outcome unknown");
+    // By keyboard too: Enter opens it with "Cancel" focused (a stray Enter never confirms), Escape closes it.
+    await row.getByRole("button", { name: `Resend ${title}`, exact: true }).focus();
+    await admin.keyboard.press("Enter");
+    await expect(dialog).toBeVisible();
+    await expect(dialog.getByRole("button", { name: "Cancel" })).toBeFocused();
+    await admin.keyboard.press("Escape");
+    await expect(dialog).toBeHidden();
+    await expect(row).toContainText("Outcome unknown");
 
     await row.getByRole("button", { name: `Resend ${title}`, exact: true }).click();
     await dialog.getByRole("button", { name: "I checked METRC: this adjustment is not there" }).click();

@@ -204,7 +204,7 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
 
     // What was decided without METRC (held for a key, an interrupted adjustment) is written at once.
     let mut handled = outcomes.len();
-    write(state, &claim, &due, outcomes, Answered::No).await;
+    write(state, &claim, &due, outcomes, &[]).await;
 
     // Each group goes in batches of METRC's 10, at most `posts_per_license` at once per license (and as
     // many licenses at once as there are). Each batch's outcomes are written as soon as it is sent,
@@ -229,7 +229,7 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
             sends.push(async move {
                 let _turn = gate.acquire().await;
                 let ids: Vec<i64> = batch.iter().map(|r| r.id).collect();
-                let (outcomes, answered) = match mark_posting(state, claim, &ids).await {
+                let (outcomes, posted) = match mark_posting(state, claim, &ids).await {
                     Ok(marked) => {
                         if marked.len() < ids.len() {
                             tracing::warn!(
@@ -242,10 +242,7 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
                             .copied()
                             .filter(|r| marked.contains(&r.id))
                             .collect();
-                        (
-                            send_group(state, *key_ref, opened, &still_ours).await,
-                            Answered::Yes,
-                        )
+                        send_group(state, *key_ref, opened, &still_ours).await
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "could not mark a batch as being posted: not posted");
@@ -253,11 +250,11 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
                             .iter()
                             .map(|id| (*id, Outcome::Retry("the batch could not be marked".into())))
                             .collect();
-                        (not_marked, Answered::No)
+                        (not_marked, Vec::new())
                     }
                 };
                 let count = outcomes.len();
-                write(state, claim, due, outcomes, answered).await;
+                write(state, claim, due, outcomes, &posted).await;
                 count
             });
         }
@@ -266,16 +263,6 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
         handled += count;
     }
     Ok(handled)
-}
-
-/// Whether METRC answered about the reports whose outcomes are being written, in this pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Answered {
-    /// Their batch was sent (or looked up): an outcome other than `Unsettled` is METRC's settled word.
-    Yes,
-    /// Decided without METRC (held, not marked): a receipt that may already be in METRC from an earlier,
-    /// interrupted send keeps its mark, so it is looked up before it is ever posted.
-    No,
 }
 
 /// Whole seconds of a configured duration, for unix-second columns.
@@ -445,15 +432,16 @@ fn open(
     })
 }
 
-/// Sends one group (one license, one kind, one key) and says what became of each report.
+/// Sends one group (one license, one kind, one key) and says what became of each report, and which
+/// reports it POSTed (METRC's answer to those, unless unsettled, is its word on them).
 async fn send_group(
     state: &AppState,
     key_ref: KeyRef,
     opened: &Opened,
     reports: &[&Due],
-) -> Vec<(i64, Outcome)> {
+) -> (Vec<(i64, Outcome)>, Vec<i64>) {
     let Some(first) = reports.first() else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     let (us, license, key) = (first.state, &first.license_number, &opened.key);
     // A payload that does not read back is held for a person to look at; the rest are sent.
@@ -527,7 +515,8 @@ async fn send_group(
         };
         outcomes.push((report.id, outcome));
     }
-    outcomes
+    let posted = sendable.iter().map(|r| r.id).collect();
+    (outcomes, posted)
 }
 
 /// A receipt that may be in METRC and could not be looked up: it keeps its mark and is looked up again
@@ -668,13 +657,13 @@ async fn write(
     claim: &str,
     due: &[Due],
     outcomes: Vec<(i64, Outcome)>,
-    answered: Answered,
+    posted: &[i64],
 ) {
     if outcomes.is_empty() {
         return;
     }
     for attempt in 1..=WRITE_ATTEMPTS {
-        match write_once(state, claim, due, &outcomes, answered).await {
+        match write_once(state, claim, due, &outcomes, posted).await {
             Ok(()) => return,
             Err(e) if attempt < WRITE_ATTEMPTS => {
                 tracing::warn!(error = %e, attempt, "could not write reports' outcomes; trying again");
@@ -694,17 +683,21 @@ async fn write_once(
     claim: &str,
     due: &[Due],
     outcomes: &[(i64, Outcome)],
-    answered: Answered,
+    posted: &[i64],
 ) -> Result<(), sqlx::Error> {
     let now = now_unix();
     let mut tx = state.db.begin_write().await?;
     for (id, outcome) in outcomes {
         let report = due.iter().find(|d| d.id == *id);
         let attempts = report.map_or(0, |d| d.attempts) + 1;
-        // A receipt keeps its mark (looked up before any POST) while METRC may have it: its outcome is
-        // unsettled, or was decided without asking METRC after an interrupted send.
+        // A receipt keeps its mark (looked up before any POST) while METRC may have it: unless it is
+        // Sent, or METRC settled a POST of it in this pass, an earlier, interrupted send may be there.
         let keep_posting = report.is_some_and(|d| d.kind == ReportKind::Sale)
-            && (matches!(outcome, Outcome::Unsettled(_)) || answered == Answered::No);
+            && match outcome {
+                Outcome::Sent(_) => false,
+                Outcome::Unsettled(_) => true,
+                _ => !posted.contains(id),
+            };
         let retry_at = || now + retry_pause(&state.config.outbox, attempts);
         let (status, key, reason, held_for, next, sent_at) = match outcome {
             Outcome::Sent(k) => (ReportStatus::Sent, Some(*k), None, None, now, Some(now)),

@@ -375,6 +375,43 @@ on_both_databases! {
         assert!(details[0].contains("checked METRC"), "{details:?}");
     }
 
+    /// A sale whose answer was lost; then its key is revoked, so the lookup itself is refused (401). The
+    /// sale is held for the key — still marked, since METRC never said whether it has it — and once the
+    /// clerk saves a new key it is looked up, found, never posted again.
+    async fn a_sale_whose_lookup_is_refused_keeps_its_mark(app: TestApp) with QUICK_RETRIES {
+        let licenses = app.add_demo_licenses().await;
+        let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+        add_credential(&app, &clerk, &[licenses.colfax]).await;
+        app.sim.add_fault(fault(FaultKind::DropConnection, Some(1)));
+        app.sim.add_fault(fault(FaultKind::Unavailable, None));
+        let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        let started = Instant::now();
+        while current(&app, &clerk, recorded.id).await.reason.is_none()
+            && started.elapsed() < Duration::from_secs(10)
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(app.sim.revoke_user_key("co", CO_BOTH));
+        app.sim.clear_faults();
+        let held = becomes(&app, &clerk, recorded.id, ReportStatus::Held).await;
+        assert_eq!(held.reason.as_deref(), Some(shared::report::reasons::UNAUTHORIZED), "{held:?}");
+        let page: Value = crate::harness::get_json(&app, &clerk, "/api/credentials").await;
+        let credential = &page["credentials"][0];
+        let saved = clerk
+            .put(app.url(&format!("/api/credentials/{}", credential["id"])))
+            .json(&json!({ "provider": "metrc", "state": "CO", "license_ids": [licenses.colfax],
+                           "key": metrc_sim::demo::CO_COLFAX_ONLY, "version": credential["version"] }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(saved.status(), 200);
+        let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+        let number = report.external_number.expect("number");
+        assert_eq!(receipts_with(&app, "co", &number).len(), 1);
+        assert_eq!(app.sim.post_count(), 1, "posted once, found by the lookup");
+    }
+
     /// A sale whose answer was lost, then held (its key turned invalid) before METRC could be asked: it keeps
     /// its mark through the hold, so once the key is fixed it is looked up — found — never posted again.
     async fn a_held_sale_that_may_be_in_metrc_is_looked_up_when_released(app: TestApp) with QUICK_RETRIES {
