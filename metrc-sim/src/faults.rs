@@ -175,16 +175,17 @@ impl ChaosDraws {
     }
 
     /// A fault for one request, or none. A POST may meet: latency, a late answer after taking it, 500,
-    /// 503, 429 with or without `Retry-After`, a redirect, or a connection dropped after the batch was
-    /// applied. A GET the same, and a malformed body instead of the late answer. (Never a 200 that did not
-    /// apply a POST: METRC's 200 means it took the batch.)
+    /// 503, 429 with or without `Retry-After`, a redirect, a connection dropped after the batch was
+    /// applied, or a 504 for a batch applied a moment later. A GET the same, with a malformed body instead
+    /// of the late answer and latency instead of the late batch. (Never a 200 that did not apply a POST:
+    /// METRC's 200 means it took the batch.)
     pub(crate) fn draw(&mut self, post: bool) -> Option<FaultKind> {
         use rand::Rng;
         if !self.rng.random_bool(self.probability) {
             return None;
         }
         let ms = self.rng.random_range(50..=400);
-        let (name, kind) = match self.rng.random_range(0..8) {
+        let (name, kind) = match self.rng.random_range(0..9) {
             0 => ("latency", FaultKind::Latency { ms }),
             1 if post => ("slow_answer", FaultKind::SlowAnswer { ms }),
             1 => ("malformed_json", FaultKind::MalformedJson),
@@ -203,6 +204,8 @@ impl ChaosDraws {
                 },
             ),
             6 => ("redirect", FaultKind::Redirect),
+            7 if post => ("late_apply", FaultKind::LateApply { ms }),
+            7 => ("latency", FaultKind::Latency { ms }),
             _ => ("drop_connection", FaultKind::DropConnection),
         };
         *self.drawn.entry(name).or_default() += 1;

@@ -143,6 +143,16 @@ impl Simulator {
         self.with_state(state, |w| w.receipts.clone())
     }
 
+    /// How many receipts of a state carry this `ExternalReceiptNumber` (without copying them all).
+    pub fn receipts_numbered(&self, state: &str, number: &str) -> usize {
+        self.with_state(state, |w| {
+            w.receipts
+                .iter()
+                .filter(|r| r.body["ExternalReceiptNumber"] == number)
+                .count()
+        })
+    }
+
     /// The package adjustments accepted in a state, with the user key each came under.
     pub fn adjustments(&self, state: &str) -> Vec<reports::Recorded> {
         self.with_state(state, |w| w.adjustments.clone())

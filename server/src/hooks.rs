@@ -13,6 +13,8 @@ pub enum Point {
     KeyWriteChecked,
     /// The start of an outbox pass.
     OutboxPass,
+    /// An outbox pass has chosen its keys; what it decided without METRC (holds) is not written yet.
+    OutboxDecided,
 }
 
 #[cfg(feature = "test-hooks")]

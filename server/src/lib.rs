@@ -1,11 +1,13 @@
 //! The Traceability Credentials server: an axum application over SQLite or PostgreSQL that serves the
-//! API and the built Leptos client. `main.rs` only reads the configuration and runs [`app::Application`].
+//! API and the built Leptos client. `main.rs` only runs [`cli::main`], which reads the configuration and runs
+//! [`app::Application`].
 
 pub mod accounts;
 pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod credentials;
 pub mod crypto;

@@ -386,6 +386,11 @@ pub async fn record_lost_reach(
 
 /// Puts back in the queue, at once, the user's reports held for want of a usable key at these licenses:
 /// their credential was just saved, or found working again.
+///
+/// Every release first stamps the organization's `keys_changed_at` (taking its row lock): a report an
+/// outbox pass has claimed is pending, not held, so no release can see it; the pass, before it writes a
+/// hold for want of a key, takes the same row and sends the report again instead if keys changed since
+/// its claim.
 pub async fn release_for_user(
     conn: &mut AnyConnection,
     user_id: i64,
@@ -402,6 +407,14 @@ pub async fn release_for_user(
          WHERE user_id = $1 AND status = $4 AND held_for = $5 AND license_id IN ({})",
         list.join(", ")
     );
+    sqlx::query(
+        "UPDATE organizations SET keys_changed_at = $2 \
+         WHERE id = (SELECT organization_id FROM users WHERE id = $1)",
+    )
+    .bind(user_id)
+    .bind(now_unix())
+    .execute(&mut *conn)
+    .await?;
     let mut query = sqlx::query(&sql)
         .bind(user_id)
         .bind(now_unix())
@@ -422,6 +435,11 @@ pub async fn release_in_state(
     organization_id: i64,
     state: StateCode,
 ) -> Result<u64, sqlx::Error> {
+    sqlx::query("UPDATE organizations SET keys_changed_at = $2 WHERE id = $1")
+        .bind(organization_id)
+        .bind(now_unix())
+        .execute(&mut *conn)
+        .await?;
     Ok(sqlx::query(
         "UPDATE reports SET status = $4, held_for = NULL, next_attempt_at = $3 \
          WHERE organization_id = $1 AND status = $5 AND held_for = $6 \
@@ -442,6 +460,10 @@ pub async fn release_in_state(
 /// restarting with the missing server key, so each start tries them again (one still unreadable is held
 /// again, and logged once).
 pub async fn release_unreadable(conn: &mut AnyConnection) -> Result<u64, sqlx::Error> {
+    sqlx::query("UPDATE organizations SET keys_changed_at = $1")
+        .bind(now_unix())
+        .execute(&mut *conn)
+        .await?;
     Ok(sqlx::query(
         "UPDATE reports SET status = $1, held_for = NULL, next_attempt_at = $2 \
          WHERE status = $3 AND held_for = $4 AND reason = $5",

@@ -20,13 +20,31 @@ use crate::keys::{self, Holder, KeyRef};
 use metrc::reports::{Adjustment, Delivery, Receipt};
 use metrc::{Lookup, Metrc, MetrcError};
 use shared::credential::CredentialStatus;
-use shared::report::{HoldReason, KeyUsed, ReportKind, ReportStatus, reasons};
+use shared::report::{HeldFor, HoldReason, KeyUsed, ReportKind, ReportStatus, reasons};
 use shared::{LicenseNumber, MetrcUserKey, StateCode};
 use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
+
+/// Faults planted on purpose, to prove that the chaos harness catches them (`cargo test -p chaos
+/// --features planted-faults`): only that harness turns the feature on, and a release build refuses it.
+mod planted {
+    #[cfg(all(feature = "planted-faults", not(debug_assertions)))]
+    compile_error!(
+        "the planted-faults feature breaks reporting on purpose: never in a release build"
+    );
+
+    /// A batch is marked (and posted) whoever holds its claim: SQL that is always true, or never.
+    pub const IGNORE_CLAIM: &str = if cfg!(feature = "planted-faults") {
+        "TRUE"
+    } else {
+        "FALSE"
+    };
+    /// A receipt whose last send was interrupted is posted again without looking it up.
+    pub const POST_BLIND: bool = cfg!(feature = "planted-faults");
+}
 
 /// How many reports one pass claims at most.
 const CLAIM: i64 = 500;
@@ -122,6 +140,8 @@ enum Choice {
 #[derive(Debug)]
 enum Outcome {
     Sent(KeyRef),
+    /// A receipt looked up and found in METRC: Sent, under the key its POST was marked with.
+    Found,
     /// Waiting for a usable key (sent again by itself once one covers it), or for a person (METRC refused
     /// its content; the key it went under is kept).
     Held(Option<KeyRef>, HoldReason),
@@ -203,8 +223,9 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
     drop(conn);
 
     // What was decided without METRC (held for a key, an interrupted adjustment) is written at once.
+    crate::hooks::pause(state, crate::hooks::Point::OutboxDecided).await;
     let mut handled = outcomes.len();
-    write(state, &claim, &due, outcomes, &[]).await;
+    write(state, (&claim, now), &due, outcomes, &[]).await;
 
     // Each group goes in batches of METRC's 10, at most `posts_per_license` at once per license (and as
     // many licenses at once as there are). Each batch's outcomes are written as soon as it is sent,
@@ -229,7 +250,7 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
             sends.push(async move {
                 let _turn = gate.acquire().await;
                 let ids: Vec<i64> = batch.iter().map(|r| r.id).collect();
-                let (outcomes, posted) = match mark_posting(state, claim, &ids).await {
+                let (outcomes, posted) = match stamp(state, claim, &ids, *key_ref, Stamp::Mark).await {
                     Ok(marked) => {
                         if marked.len() < ids.len() {
                             tracing::warn!(
@@ -242,7 +263,7 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
                             .copied()
                             .filter(|r| marked.contains(&r.id))
                             .collect();
-                        send_group(state, *key_ref, opened, &still_ours).await
+                        send_group(state, claim, *key_ref, opened, &still_ours).await
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "could not mark a batch as being posted: not posted");
@@ -254,7 +275,7 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
                     }
                 };
                 let count = outcomes.len();
-                write(state, claim, due, outcomes, &posted).await;
+                write(state, (claim, now), due, outcomes, &posted).await;
                 count
             });
         }
@@ -284,21 +305,58 @@ fn posting_lease(state: &AppState) -> Duration {
     state.config.outbox.lease.max(batch)
 }
 
-/// Marks reports as about to be posted, renewing the claim on them, where the claim is still ours.
-/// Returns the ids marked: only those may be posted. (The mark is cleared when the outcome is written.)
-async fn mark_posting(state: &AppState, claim: &str, ids: &[i64]) -> Result<Vec<i64>, sqlx::Error> {
+/// What stamping a batch about to be posted records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stamp {
+    /// Marks reports as being posted under the key. A report marked already (its last send interrupted)
+    /// keeps the time and the key of its last POST: it is looked up first (found, it is Sent under that
+    /// key), and [`Stamp::Repost`] records both again only if it is posted again.
+    Mark,
+    /// Receipts are posted now, under the key, after lookups delayed their POST: the time a later lookup
+    /// waits from, and the key a receipt found later went under.
+    Repost,
+}
+
+/// Stamps reports about to be posted under `key`, renewing the claim on them, where the claim is still
+/// ours. Returns the ids stamped: only those may be posted. (The mark is cleared when the outcome is
+/// written.)
+async fn stamp(
+    state: &AppState,
+    claim: &str,
+    ids: &[i64],
+    key: KeyRef,
+    how: Stamp,
+) -> Result<Vec<i64>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let now = now_unix();
-    let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 5)).collect();
+    let (used, credential_id) = key_used(key);
+    let (set, ours) = match how {
+        Stamp::Mark => (
+            "posting = TRUE, posting_since = COALESCE(posting_since, $2), \
+             last_post_at = CASE WHEN posting THEN last_post_at ELSE $2 END, \
+             key_used = CASE WHEN posting THEN key_used ELSE $5 END, \
+             credential_id = CASE WHEN posting THEN credential_id ELSE $6 END",
+            format!("(lease_owner = $1 OR {})", planted::IGNORE_CLAIM),
+        ),
+        Stamp::Repost => (
+            "last_post_at = $2, key_used = $5, credential_id = $6",
+            "lease_owner = $1".to_owned(),
+        ),
+    };
+    let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 7)).collect();
     let sql = format!(
-        "UPDATE reports SET posting = TRUE, posting_since = COALESCE(posting_since, $2), last_post_at = $2, \
-         lease_until = $3 WHERE lease_owner = $1 AND status = $4 AND id IN ({}) RETURNING id",
+        "UPDATE reports SET {set}, lease_until = $3 WHERE {ours} AND status = $4 AND id IN ({}) RETURNING id",
         list.join(", ")
     );
     let mut query = sqlx::query_scalar(&sql)
         .bind(claim)
         .bind(now)
         .bind(now + seconds(posting_lease(state)))
-        .bind(ReportStatus::Pending.code());
+        .bind(ReportStatus::Pending.code())
+        .bind(used.code())
+        .bind(credential_id);
     for id in ids {
         query = query.bind(*id);
     }
@@ -436,6 +494,7 @@ fn open(
 /// reports it POSTed (METRC's answer to those, unless unsettled, is its word on them).
 async fn send_group(
     state: &AppState,
+    claim: &str,
     key_ref: KeyRef,
     opened: &Opened,
     reports: &[&Due],
@@ -452,8 +511,9 @@ async fn send_group(
             // lookups share one deadline, so the batch stays within its claim).
             let deadline = state.metrc.deadline();
             let mut unsent: Vec<&Due> = Vec::new();
+            let mut again: Vec<&Due> = Vec::new();
             for report in reports {
-                if !report.interrupted {
+                if !report.interrupted || planted::POST_BLIND {
                     unsent.push(report);
                     continue;
                 }
@@ -465,16 +525,37 @@ async fn send_group(
                     .receipt_exists(us, key, license, &number, deadline)
                     .await
                 {
-                    Lookup::Found => outcomes.push((report.id, Outcome::Sent(key_ref))),
+                    Lookup::Found => outcomes.push((report.id, Outcome::Found)),
                     // METRC may still be applying the last POST: it is trusted to lack the receipt
                     // only once that POST has had time to settle.
-                    Lookup::Absent if settled_since_last_post(state, report) => unsent.push(report),
+                    Lookup::Absent if settled_since_last_post(state, report) => again.push(report),
                     Lookup::Absent | Lookup::Unknown => {
                         outcomes.push((report.id, unsettled(state, report, key_ref)));
                     }
                     Lookup::Refused => {
                         let checked = recheck(state, key_ref, opened, us, license).await;
                         outcomes.push((report.id, checked));
+                    }
+                }
+            }
+            // Lookups took time since the batch was marked: the receipts posted now carry this POST's
+            // time and key (a lookup after it waits from then; one found later went under this key).
+            unsent.extend(again);
+            unsent.sort_by_key(|r| r.id);
+            if reports.iter().any(|r| r.interrupted) {
+                let ids: Vec<i64> = unsent.iter().map(|r| r.id).collect();
+                match stamp(state, claim, &ids, key_ref, Stamp::Repost).await {
+                    Ok(stamped) => unsent.retain(|r| stamped.contains(&r.id)),
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not stamp receipts about to be posted: not posted");
+                        for report in unsent.drain(..) {
+                            let outcome = if report.interrupted {
+                                unsettled(state, report, key_ref)
+                            } else {
+                                Outcome::Retry("the batch could not be marked".into())
+                            };
+                            outcomes.push((report.id, outcome));
+                        }
                     }
                 }
             }
@@ -533,12 +614,21 @@ fn unsettled(state: &AppState, report: &Due, key_ref: KeyRef) -> Outcome {
     }
 }
 
-/// Whether the report's last POST (before this pass) is `OUTBOX_SETTLE_SECS` old: a batch METRC was still
-/// working on has landed by then, so a lookup that finds nothing can be believed.
+/// Whether the report's last POST (before this pass) has settled: a batch METRC was still working on has
+/// landed `OUTBOX_SETTLE_SECS` after it, so a lookup that finds nothing can be believed.
 fn settled_since_last_post(state: &AppState, report: &Due) -> bool {
+    // The POSTs of a send go out within one METRC deadline of the stamp (a last one may take a request
+    // timeout past it); the batch has settled `OUTBOX_SETTLE_SECS` after the latest of them.
+    let metrc = &state.config.metrc;
+    let window = state
+        .config
+        .outbox
+        .settle
+        .saturating_add(metrc.deadline)
+        .saturating_add(metrc.request_timeout);
     report
         .last_post_at
-        .is_none_or(|at| now_unix() - at >= seconds(state.config.outbox.settle))
+        .is_none_or(|at| now_unix() - at >= seconds(window))
 }
 
 /// The METRC objects of a group's reports, and the reports they belong to; a payload that does not read
@@ -654,7 +744,7 @@ fn retry_pause(outbox: &OutboxConfig, attempts: i64) -> i64 {
 /// receipt is then looked up, an adjustment becomes "outcome unknown").
 async fn write(
     state: &AppState,
-    claim: &str,
+    claim: (&str, i64),
     due: &[Due],
     outcomes: Vec<(i64, Outcome)>,
     posted: &[i64],
@@ -680,27 +770,39 @@ const WRITE_ATTEMPTS: u32 = 3;
 
 async fn write_once(
     state: &AppState,
-    claim: &str,
+    (claim, claimed_at): (&str, i64),
     due: &[Due],
     outcomes: &[(i64, Outcome)],
     posted: &[i64],
 ) -> Result<(), sqlx::Error> {
     let now = now_unix();
     let mut tx = state.db.begin_write().await?;
+    let changed = keys_changed_since(&mut tx, claimed_at, due, outcomes).await?;
+    let again = Outcome::Again("a key changed while the report was being sent".into());
     for (id, outcome) in outcomes {
         let report = due.iter().find(|d| d.id == *id);
+        // A hold for want of a key decided before a key changed would stick: no release could see it.
+        let outcome = match (outcome, report) {
+            (Outcome::Held(_, reason), Some(d))
+                if reason.held_for() == HeldFor::Key && changed.contains(&d.organization_id) =>
+            {
+                &again
+            }
+            _ => outcome,
+        };
         let attempts = report.map_or(0, |d| d.attempts) + 1;
         // A receipt keeps its mark (looked up before any POST) while METRC may have it: unless it is
         // Sent, or METRC settled a POST of it in this pass, an earlier, interrupted send may be there.
         let keep_posting = report.is_some_and(|d| d.kind == ReportKind::Sale)
             && match outcome {
-                Outcome::Sent(_) => false,
+                Outcome::Sent(_) | Outcome::Found => false,
                 Outcome::Unsettled(_) => true,
                 _ => !posted.contains(id),
             };
         let retry_at = || now + retry_pause(&state.config.outbox, attempts);
         let (status, key, reason, held_for, next, sent_at) = match outcome {
             Outcome::Sent(k) => (ReportStatus::Sent, Some(*k), None, None, now, Some(now)),
+            Outcome::Found => (ReportStatus::Sent, None, None, None, now, Some(now)),
             Outcome::Held(k, r) => (
                 ReportStatus::Held,
                 *k,
@@ -761,6 +863,37 @@ async fn write_once(
         .await?;
     }
     tx.commit().await
+}
+
+/// The organizations whose keys changed since the claim (`keys::release_for_user` and the other releases
+/// stamp it), among those a hold for want of a key is about to be written for. Takes each one's row lock
+/// first, so a release either committed before (seen here) or waits and then sees the hold.
+async fn keys_changed_since(
+    tx: &mut AnyConnection,
+    claimed_at: i64,
+    due: &[Due],
+    outcomes: &[(i64, Outcome)],
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut organizations: Vec<i64> = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Held(_, r) if r.held_for() == HeldFor::Key))
+        .filter_map(|(id, _)| due.iter().find(|d| d.id == *id))
+        .map(|d| d.organization_id)
+        .collect();
+    organizations.sort_unstable();
+    organizations.dedup();
+    let mut changed = Vec::new();
+    for organization_id in organizations {
+        crate::accounts::lock_organization(&mut *tx, organization_id).await?;
+        let at: i64 = sqlx::query_scalar("SELECT keys_changed_at FROM organizations WHERE id = $1")
+            .bind(organization_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if at >= claimed_at {
+            changed.push(organization_id);
+        }
+    }
+    Ok(changed)
 }
 
 #[cfg(test)]

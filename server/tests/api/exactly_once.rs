@@ -181,6 +181,14 @@ async fn a_worker_that_lost_its_claim_does_not_post_postgres() {
 const QUICK_RETRIES: &[(&str, &str)] =
     &[("OUTBOX_RETRY_SECS", "1"), ("OUTBOX_RETRY_MAX_SECS", "2")];
 
+/// Quick retries, and a lookup that finds nothing believed 4 s after the POST (plus METRC's deadline and
+/// request timeout): lookups come many times before that.
+const SLOW_SETTLE: &[(&str, &str)] = &[
+    ("OUTBOX_RETRY_SECS", "1"),
+    ("OUTBOX_RETRY_MAX_SECS", "2"),
+    ("OUTBOX_SETTLE_SECS", "4"),
+];
+
 /// Quick retries, and a receipt that cannot be looked up is "outcome unknown" at the first failure.
 const GIVE_UP_AT_ONCE: &[(&str, &str)] = &[
     ("OUTBOX_RETRY_SECS", "1"),
@@ -284,6 +292,23 @@ on_both_databases! {
         let pearl = becomes(&app, &clerk, at_pearl.id, ReportStatus::Sent).await;
         assert_eq!(pearl.status, ReportStatus::Sent, "{pearl:?}");
         assert_eq!(app.sim.adjustments("co").len(), 2, "each once");
+    }
+
+    /// A redirected sale (not taken) is looked up pass after pass, retries coming quicker than a POST
+    /// takes to settle. A lookup is not a POST: the wait counts from the POST, so once it has settled the
+    /// sale is posted again and Sent, once. (It stayed pending for ever while each lookup restarted the
+    /// wait — found by the chaos harness.)
+    async fn a_sale_looked_up_often_is_posted_again_once_its_post_settled(app: TestApp) with SLOW_SETTLE {
+        let licenses = app.add_demo_licenses().await;
+        let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+        add_credential(&app, &clerk, &[licenses.colfax]).await;
+        app.sim.add_fault(fault(FaultKind::Redirect, Some(1)));
+        let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+        let number = report.external_number.expect("number");
+        assert_eq!(receipts_with(&app, "co", &number).len(), 1, "in METRC once");
+        assert_eq!(app.sim.post_count(), 2, "the redirected POST and one more");
     }
 
     /// A sale's answer is lost and METRC cannot be asked about it for a while: it is looked up again and
@@ -410,6 +435,64 @@ on_both_databases! {
         let number = report.external_number.expect("number");
         assert_eq!(receipts_with(&app, "co", &number).len(), 1);
         assert_eq!(app.sim.post_count(), 1, "posted once, found by the lookup");
+    }
+
+    /// A pass decides to hold a sale for want of a key just as the clerk saves one: the save's release
+    /// cannot see the sale (it is claimed, still pending), so the pass, seeing keys changed since its
+    /// claim, sends it again instead of holding it. (Held "No credential for …" for good before — found by
+    /// the chaos harness.)
+    async fn a_key_saved_while_a_pass_decides_to_hold_still_sends_the_sale(app: TestApp) with QUICK_RETRIES {
+        let licenses = app.add_demo_licenses().await;
+        let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+        let decided = app.state.hooks.pause_at(Point::OutboxDecided, Duration::from_millis(1500));
+        let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        decided.notified().await;
+        add_credential(&app, &clerk, &[licenses.colfax]).await;
+        let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+        assert_eq!(report.key_used, Some(KeyUsed::Credential));
+        let number = report.external_number.expect("number");
+        assert_eq!(receipts_with(&app, "co", &number), [CO_BOTH]);
+    }
+
+    /// A sale posted under the clerk's own key whose answer was lost, then found by a lookup under the
+    /// default key (the clerk deleted their credential meanwhile): it went under the clerk's key, and the
+    /// product says so. (It said "default key" before — found by the chaos harness's review.)
+    async fn a_sale_found_by_a_later_lookup_keeps_the_key_it_went_under(app: TestApp) with QUICK_RETRIES {
+        let licenses = app.add_demo_licenses().await;
+        let (_, admin) = app.signed_in_as("avery@example.test", "Avery Admin", shared::Role::Admin).await;
+        let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+        let response = admin
+            .put(app.url("/api/admin/integration/CO/default-key"))
+            .json(&json!({ "key": metrc_sim::demo::CO_MANAGER, "version": null }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200);
+        add_credential(&app, &clerk, &[licenses.colfax]).await;
+        app.sim.add_fault(fault(FaultKind::DropConnection, Some(1)));
+        app.sim.add_fault(fault(FaultKind::Unavailable, None));
+        let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        // The send is over: its answer lost, its lookups failed, it waits to be looked up again.
+        let started = Instant::now();
+        while current(&app, &clerk, recorded.id).await.reason.is_none_or(|r| !r.contains("looked up again"))
+            && started.elapsed() < Duration::from_secs(15)
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let page: Value = crate::harness::get_json(&app, &clerk, "/api/credentials").await;
+        let deleted = clerk
+            .delete(app.url(&format!("/api/credentials/{}", page["credentials"][0]["id"])))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(deleted.status(), 204);
+        app.sim.clear_faults();
+        let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+        assert_eq!(report.key_used, Some(KeyUsed::Credential), "{report:?}");
+        let number = report.external_number.expect("number");
+        assert_eq!(receipts_with(&app, "co", &number), [CO_BOTH], "in METRC once, under the clerk's key");
     }
 
     /// A sale whose answer was lost, then held (its key turned invalid) before METRC could be asked: it keeps
