@@ -397,6 +397,17 @@ impl HttpMetrc {
             let mut pending: Vec<usize> = chunk.to_vec();
             let mut pause = Duration::from_millis(200);
             while !pending.is_empty() {
+                // Every POST leaves within the deadline (a sender counts on it: a lookup after the
+                // batch waits from its start), also the one after METRC set bad rows aside.
+                if Instant::now() >= deadline {
+                    for &i in &pending {
+                        deliveries[i] = Some(Delivery::NotSent(MetrcError::Unavailable(
+                            "the deadline passed before the batch could be sent".into(),
+                        )));
+                    }
+                    pending.clear();
+                    continue;
+                }
                 let batch: Vec<&T> = pending.iter().map(|&i| &objects[i]).collect();
                 match self.post_once(state, url.clone(), key, &batch).await {
                     Posted::Accepted => {

@@ -133,6 +133,13 @@ async fn resend(
 ) -> Result<(), AppError> {
     let mut tx = state.db.begin_write().await.map_err(busy)?;
     let report = open_report(&mut tx, admin.organization_id, id).await?;
+    if report.claimed {
+        // Its sender would write its outcome over the resend when it is done.
+        return Err(AppError::Conflict(
+            "This report is being sent to METRC right now. Wait a minute, reload, and resend it if it is still not sent. Nothing was changed."
+                .into(),
+        ));
+    }
     let unknown = report.status == ReportStatus::OutcomeUnknown;
     if unknown && report.kind == ReportKind::Adjustment && !request.checked_not_in_metrc {
         return Err(AppError::Conflict(resend::CHECK_METRC_FIRST.to_owned()));

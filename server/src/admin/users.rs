@@ -256,6 +256,14 @@ pub async fn update(
     }
     if before.active && !change.active {
         let destroyed = deactivate(&mut tx, id).await?;
+        // Their reports held for want of a key are decided again (the default key, or a hold).
+        crate::keys::release_for_user(
+            &mut tx,
+            admin.organization_id,
+            id,
+            crate::keys::Licenses::All,
+        )
+        .await?;
         audit::record(
             &mut tx,
             &Entry::admin(&admin, Some(id), "user_deactivated", "saved").detail(format!(

@@ -105,7 +105,16 @@ pub async fn delete(
             .licenses(&credential.license_ids),
     )
     .await?;
+    // What waited for this credential to work is decided again: the default key, or "No credential".
+    crate::keys::release_for_user(
+        &mut tx,
+        user.organization_id,
+        user.id,
+        crate::keys::Licenses::Only(&credential.license_ids),
+    )
+    .await?;
     tx.commit().await.map_err(race_or_database)?;
+    state.outbox.wake();
     tracing::info!(user_id = user.id, credential_id = id, "credential deleted");
     Ok((StatusCode::NO_CONTENT, NO_STORE))
 }

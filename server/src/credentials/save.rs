@@ -187,8 +187,17 @@ async fn write(
             .licenses(&draft_now.license_ids),
     )
     .await?;
-    // The user's reports held for want of a usable key at these licenses go out again now.
-    keys::release_for_user(&mut tx, user.id, &draft_now.license_ids).await?;
+    // The user's reports held for want of a usable key at these licenses go out again now; so do those at
+    // licenses the credential no longer holds (the key table decides again: the default key, or a hold).
+    let mut released = draft_now.license_ids.clone();
+    released.extend(previous.map_or(&[][..], |c| c.license_ids.as_slice()));
+    keys::release_for_user(
+        &mut tx,
+        user.organization_id,
+        user.id,
+        keys::Licenses::Only(&released),
+    )
+    .await?;
     tx.commit().await.map_err(race_or_database)?;
     state.outbox.wake();
     tracing::info!(user_id = user.id, credential_id, action, "credential saved");

@@ -8,7 +8,7 @@
 //! reports it held go out again. An outage changes nothing. Every write is guarded by the key's version:
 //! a key saved meanwhile keeps its own, newer answer.
 
-use super::{Holder, KeyRef, record_check, release_for_user, release_in_state};
+use super::{Holder, KeyRef, Licenses, record_check, release_for_user, release_in_state};
 use crate::AppState;
 use crate::crypto::Sealed;
 use crate::db::{decode, now_unix};
@@ -45,6 +45,7 @@ pub async fn run(state: AppState) {
 /// A stored key due for its re-check.
 struct DueKey {
     key_ref: KeyRef,
+    organization_id: i64,
     holder: Holder,
     state: StateCode,
     status: CredentialStatus,
@@ -65,6 +66,7 @@ fn due_key(row: &sqlx::any::AnyRow, key_ref: KeyRef, version: i64) -> Result<Due
     };
     Ok(DueKey {
         key_ref,
+        organization_id: row.try_get("organization_id")?,
         holder,
         state: us,
         status: decode(row, "status", CredentialStatus::from_code)?,
@@ -85,11 +87,11 @@ pub async fn recheck_one(state: &AppState) -> Result<bool, sqlx::Error> {
     // A deactivated user holds no key (deactivation deletes it); the join only skips a row mid-way.
     let row = sqlx::query(
         "SELECT * FROM ( \
-           SELECT 0 AS is_default, c.id, c.user_id AS holder, c.state, c.status, c.key_id, c.key_ciphertext, \
-             c.version, COALESCE(c.checked_at, c.verified_at, 0) AS last_check \
+           SELECT 0 AS is_default, c.id, c.user_id AS holder, c.organization_id, c.state, c.status, c.key_id, \
+             c.key_ciphertext, c.version, COALESCE(c.checked_at, c.verified_at, 0) AS last_check \
            FROM credentials c JOIN users u ON u.id = c.user_id AND u.active \
            UNION ALL \
-           SELECT 1, dk.id, dk.organization_id, dk.state, dk.status, dk.key_id, dk.key_ciphertext, \
+           SELECT 1, dk.id, dk.organization_id, dk.organization_id, dk.state, dk.status, dk.key_id, dk.key_ciphertext, \
              dk.version, COALESCE(dk.checked_at, dk.verified_at, 0) \
            FROM default_keys dk \
          ) due WHERE last_check <= $1 ORDER BY last_check, is_default, id LIMIT 1",
@@ -136,8 +138,10 @@ pub async fn recheck_one(state: &AppState) -> Result<bool, sqlx::Error> {
     };
     drop(conn);
     let outcome = state.metrc.verify_key(due.state, &key, &licenses).await;
-    // The status, a default key's licenses and the release of what waited: together or not at all.
+    // The status, a default key's licenses and the release of what waited: together or not at all, under
+    // the organization's lock, taken first as by every write that stores or destroys a key.
     let mut tx = state.db.begin_write().await?;
+    super::lock(&mut tx, due.organization_id).await?;
     let new_status = match &outcome {
         Err(MetrcError::InvalidKey) => Some(CredentialStatus::Invalid),
         Ok(check) if !check.missing.is_empty() => Some(CredentialStatus::LicenseLost),
@@ -180,7 +184,13 @@ pub async fn recheck_one(state: &AppState) -> Result<bool, sqlx::Error> {
                 .bind(id)
                 .fetch_all(&mut *tx)
                 .await?;
-                release_for_user(&mut tx, user_id, &license_ids).await?
+                release_for_user(
+                    &mut tx,
+                    due.organization_id,
+                    user_id,
+                    Licenses::Only(&license_ids),
+                )
+                .await?
             }
             (
                 _,

@@ -384,44 +384,59 @@ pub async fn record_lost_reach(
     Ok(done.rows_affected() == 1)
 }
 
+/// Counts a release in the organization's `keys_generation`, taking its row lock. Every release does
+/// this first: a report an outbox pass has claimed is pending, not held, so no release can see it; the
+/// pass read the count when it claimed, and before it writes a hold for want of a key it takes the same
+/// row and, if the count moved, sends the report again instead.
+async fn count_release(conn: &mut AnyConnection, organization_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE organizations SET keys_generation = keys_generation + 1 WHERE id = $1")
+        .bind(organization_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Which of a user's licenses a release is for.
+#[derive(Debug, Clone, Copy)]
+pub enum Licenses<'a> {
+    /// These (their credential was saved or found working again: its licenses, before and after).
+    Only(&'a [i64]),
+    /// All (their credential was deleted, or they were deactivated: the key table decides afresh).
+    All,
+}
+
 /// Puts back in the queue, at once, the user's reports held for want of a usable key at these licenses:
-/// their credential was just saved, or found working again.
-///
-/// Every release first stamps the organization's `keys_changed_at` (taking its row lock): a report an
-/// outbox pass has claimed is pending, not held, so no release can see it; the pass, before it writes a
-/// hold for want of a key, takes the same row and sends the report again instead if keys changed since
-/// its claim.
+/// their credential was just saved, deleted or found working again, or they were deactivated (the next
+/// pass decides again: their credential, the default key, or a hold).
 pub async fn release_for_user(
     conn: &mut AnyConnection,
+    organization_id: i64,
     user_id: i64,
-    license_ids: &[i64],
+    licenses: Licenses<'_>,
 ) -> Result<u64, sqlx::Error> {
-    if license_ids.is_empty() {
-        return Ok(0);
-    }
-    let list: Vec<String> = (0..license_ids.len())
-        .map(|i| format!("${}", i + 6))
-        .collect();
+    let ids = match licenses {
+        Licenses::Only([]) => return Ok(0),
+        Licenses::Only(ids) => ids,
+        Licenses::All => &[],
+    };
+    count_release(&mut *conn, organization_id).await?;
+    let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 6)).collect();
+    let only = if ids.is_empty() {
+        String::new()
+    } else {
+        format!(" AND license_id IN ({})", list.join(", "))
+    };
     let sql = format!(
         "UPDATE reports SET status = $3, held_for = NULL, next_attempt_at = $2 \
-         WHERE user_id = $1 AND status = $4 AND held_for = $5 AND license_id IN ({})",
-        list.join(", ")
+         WHERE user_id = $1 AND status = $4 AND held_for = $5{only}"
     );
-    sqlx::query(
-        "UPDATE organizations SET keys_changed_at = $2 \
-         WHERE id = (SELECT organization_id FROM users WHERE id = $1)",
-    )
-    .bind(user_id)
-    .bind(now_unix())
-    .execute(&mut *conn)
-    .await?;
     let mut query = sqlx::query(&sql)
         .bind(user_id)
         .bind(now_unix())
         .bind(ReportStatus::Pending.code())
         .bind(ReportStatus::Held.code())
         .bind(HeldFor::Key.code());
-    for id in license_ids {
+    for id in ids {
         query = query.bind(*id);
     }
     Ok(query.execute(conn).await?.rows_affected())
@@ -435,11 +450,7 @@ pub async fn release_in_state(
     organization_id: i64,
     state: StateCode,
 ) -> Result<u64, sqlx::Error> {
-    sqlx::query("UPDATE organizations SET keys_changed_at = $2 WHERE id = $1")
-        .bind(organization_id)
-        .bind(now_unix())
-        .execute(&mut *conn)
-        .await?;
+    count_release(&mut *conn, organization_id).await?;
     Ok(sqlx::query(
         "UPDATE reports SET status = $4, held_for = NULL, next_attempt_at = $3 \
          WHERE organization_id = $1 AND status = $5 AND held_for = $6 \
@@ -458,24 +469,36 @@ pub async fn release_in_state(
 
 /// Puts back in the queue every report held because its key could not be read: an operator fixes that by
 /// restarting with the missing server key, so each start tries them again (one still unreadable is held
-/// again, and logged once).
+/// again, and logged once). Each organization concerned is released on its own (counted, then released),
+/// in the order of their ids.
 pub async fn release_unreadable(conn: &mut AnyConnection) -> Result<u64, sqlx::Error> {
-    sqlx::query("UPDATE organizations SET keys_changed_at = $1")
-        .bind(now_unix())
-        .execute(&mut *conn)
-        .await?;
-    Ok(sqlx::query(
-        "UPDATE reports SET status = $1, held_for = NULL, next_attempt_at = $2 \
-         WHERE status = $3 AND held_for = $4 AND reason = $5",
+    let organizations: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT organization_id FROM reports WHERE status = $1 AND held_for = $2 AND reason = $3 \
+         ORDER BY organization_id",
     )
-    .bind(ReportStatus::Pending.code())
-    .bind(now_unix())
     .bind(ReportStatus::Held.code())
     .bind(HeldFor::Key.code())
     .bind(reasons::KEY_UNREADABLE)
-    .execute(conn)
-    .await?
-    .rows_affected())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut released = 0;
+    for organization_id in organizations {
+        count_release(&mut *conn, organization_id).await?;
+        released += sqlx::query(
+            "UPDATE reports SET status = $1, held_for = NULL, next_attempt_at = $2 \
+             WHERE organization_id = $6 AND status = $3 AND held_for = $4 AND reason = $5",
+        )
+        .bind(ReportStatus::Pending.code())
+        .bind(now_unix())
+        .bind(ReportStatus::Held.code())
+        .bind(HeldFor::Key.code())
+        .bind(reasons::KEY_UNREADABLE)
+        .bind(organization_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
+    Ok(released)
 }
 
 /// What [`store_default_key`] stores.

@@ -191,6 +191,10 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
     }
     let mut conn = state.db.pool.acquire().await?;
     let due = load(&mut conn, &claim, &claimed).await?;
+    let pass = Pass {
+        claim: &claim,
+        generations: generations(&mut conn, &due).await?,
+    };
 
     // The key for each (user, license), chosen once per pass; reports grouped by license, kind and key.
     let mut choices: HashMap<(i64, i64, bool), Choice> = HashMap::new();
@@ -225,7 +229,7 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
     // What was decided without METRC (held for a key, an interrupted adjustment) is written at once.
     crate::hooks::pause(state, crate::hooks::Point::OutboxDecided).await;
     let mut handled = outcomes.len();
-    write(state, (&claim, now), &due, outcomes, &[]).await;
+    write(state, &pass, &due, outcomes, &[]).await;
 
     // Each group goes in batches of METRC's 10, at most `posts_per_license` at once per license (and as
     // many licenses at once as there are). Each batch's outcomes are written as soon as it is sent,
@@ -246,7 +250,7 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
             .clone();
         for batch in reports.chunks(metrc::reports::MAX_BATCH) {
             let gate = gate.clone();
-            let (claim, due) = (&claim, &due);
+            let (claim, due, pass) = (&claim, &due, &pass);
             sends.push(async move {
                 let _turn = gate.acquire().await;
                 let ids: Vec<i64> = batch.iter().map(|r| r.id).collect();
@@ -275,7 +279,7 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
                     }
                 };
                 let count = outcomes.len();
-                write(state, (claim, now), due, outcomes, &posted).await;
+                write(state, pass, due, outcomes, &posted).await;
                 count
             });
         }
@@ -530,10 +534,14 @@ async fn send_group(
                     // only once that POST has had time to settle.
                     Lookup::Absent if settled_since_last_post(state, report) => again.push(report),
                     Lookup::Absent | Lookup::Unknown => {
-                        outcomes.push((report.id, unsettled(state, report, key_ref)));
+                        outcomes.push((report.id, unsettled(state, report, None)));
                     }
                     Lookup::Refused => {
-                        let checked = recheck(state, key_ref, opened, us, license).await;
+                        // Held (or not) for the lookup's key; the report keeps the key it went under.
+                        let checked = match recheck(state, key_ref, opened, us, license).await {
+                            Outcome::Held(_, reason) => Outcome::Held(None, reason),
+                            other => other,
+                        };
                         outcomes.push((report.id, checked));
                     }
                 }
@@ -550,7 +558,7 @@ async fn send_group(
                         tracing::error!(error = %e, "could not stamp receipts about to be posted: not posted");
                         for report in unsent.drain(..) {
                             let outcome = if report.interrupted {
-                                unsettled(state, report, key_ref)
+                                unsettled(state, report, None)
                             } else {
                                 Outcome::Retry("the batch could not be marked".into())
                             };
@@ -581,7 +589,7 @@ async fn send_group(
                 Outcome::Held(Some(key_ref), HoldReason::Refused(messages.join("; ")))
             }
             Delivery::OutcomeUnknown => Outcome::Unknown(Some(key_ref)),
-            Delivery::Unsettled => unsettled(state, report, key_ref),
+            Delivery::Unsettled => unsettled(state, report, Some(key_ref)),
             Delivery::NotSent(MetrcError::Refused) => {
                 if refusal.is_none() {
                     refusal = Some(recheck(state, key_ref, opened, us, license).await);
@@ -603,10 +611,10 @@ async fn send_group(
 /// A receipt that may be in METRC and could not be looked up: it keeps its mark and is looked up again
 /// later (never posted blind), until `OUTBOX_LOOKUP_GIVE_UP_HOURS` after it was first sent — then someone
 /// must check in METRC.
-fn unsettled(state: &AppState, report: &Due, key_ref: KeyRef) -> Outcome {
+fn unsettled(state: &AppState, report: &Due, posted_under: Option<KeyRef>) -> Outcome {
     let since = report.posting_since.unwrap_or_else(now_unix);
     if now_unix() - since > seconds(state.config.outbox.lookup_give_up) {
-        Outcome::Unknown(Some(key_ref))
+        Outcome::Unknown(posted_under)
     } else {
         Outcome::Unsettled(
             "METRC could not yet say whether it has the receipt; it will be looked up again".into(),
@@ -628,7 +636,7 @@ fn settled_since_last_post(state: &AppState, report: &Due) -> bool {
         .saturating_add(metrc.request_timeout);
     report
         .last_post_at
-        .is_none_or(|at| now_unix() - at >= seconds(window))
+        .is_none_or(|at| now_unix() - at > seconds(window))
 }
 
 /// The METRC objects of a group's reports, and the reports they belong to; a payload that does not read
@@ -744,7 +752,7 @@ fn retry_pause(outbox: &OutboxConfig, attempts: i64) -> i64 {
 /// receipt is then looked up, an adjustment becomes "outcome unknown").
 async fn write(
     state: &AppState,
-    claim: (&str, i64),
+    pass: &Pass<'_>,
     due: &[Due],
     outcomes: Vec<(i64, Outcome)>,
     posted: &[i64],
@@ -753,7 +761,7 @@ async fn write(
         return;
     }
     for attempt in 1..=WRITE_ATTEMPTS {
-        match write_once(state, claim, due, &outcomes, posted).await {
+        match write_once(state, pass, due, &outcomes, posted).await {
             Ok(()) => return,
             Err(e) if attempt < WRITE_ATTEMPTS => {
                 tracing::warn!(error = %e, attempt, "could not write reports' outcomes; trying again");
@@ -770,14 +778,15 @@ const WRITE_ATTEMPTS: u32 = 3;
 
 async fn write_once(
     state: &AppState,
-    (claim, claimed_at): (&str, i64),
+    pass: &Pass<'_>,
     due: &[Due],
     outcomes: &[(i64, Outcome)],
     posted: &[i64],
 ) -> Result<(), sqlx::Error> {
     let now = now_unix();
+    let claim = pass.claim;
     let mut tx = state.db.begin_write().await?;
-    let changed = keys_changed_since(&mut tx, claimed_at, due, outcomes).await?;
+    let changed = keys_changed(&mut tx, pass, due, outcomes).await?;
     let again = Outcome::Again("a key changed while the report was being sent".into());
     for (id, outcome) in outcomes {
         let report = due.iter().find(|d| d.id == *id);
@@ -865,12 +874,40 @@ async fn write_once(
     tx.commit().await
 }
 
-/// The organizations whose keys changed since the claim (`keys::release_for_user` and the other releases
-/// stamp it), among those a hold for want of a key is about to be written for. Takes each one's row lock
-/// first, so a release either committed before (seen here) or waits and then sees the hold.
-async fn keys_changed_since(
+/// A pass: its claim, and each organization's count of key releases (`keys_generation`) when it claimed.
+struct Pass<'a> {
+    claim: &'a str,
+    generations: HashMap<i64, i64>,
+}
+
+/// The organizations of the claimed reports, and their count of key releases now (read before any key is
+/// chosen).
+async fn generations(
+    conn: &mut AnyConnection,
+    due: &[Due],
+) -> Result<HashMap<i64, i64>, sqlx::Error> {
+    let mut organizations: Vec<i64> = due.iter().map(|d| d.organization_id).collect();
+    organizations.sort_unstable();
+    organizations.dedup();
+    let mut generations = HashMap::new();
+    for organization_id in organizations {
+        let generation: i64 =
+            sqlx::query_scalar("SELECT keys_generation FROM organizations WHERE id = $1")
+                .bind(organization_id)
+                .fetch_one(&mut *conn)
+                .await?;
+        generations.insert(organization_id, generation);
+    }
+    Ok(generations)
+}
+
+/// The organizations where a key was released since the pass claimed (`keys::release_for_user` and the
+/// other releases count them), among those a hold for want of a key is about to be written for. Takes
+/// each one's row lock first, in order of ids, so a release either committed before (counted here) or
+/// waits and then sees the hold.
+async fn keys_changed(
     tx: &mut AnyConnection,
-    claimed_at: i64,
+    pass: &Pass<'_>,
     due: &[Due],
     outcomes: &[(i64, Outcome)],
 ) -> Result<Vec<i64>, sqlx::Error> {
@@ -885,11 +922,12 @@ async fn keys_changed_since(
     let mut changed = Vec::new();
     for organization_id in organizations {
         crate::accounts::lock_organization(&mut *tx, organization_id).await?;
-        let at: i64 = sqlx::query_scalar("SELECT keys_changed_at FROM organizations WHERE id = $1")
-            .bind(organization_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        if at >= claimed_at {
+        let now: i64 =
+            sqlx::query_scalar("SELECT keys_generation FROM organizations WHERE id = $1")
+                .bind(organization_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if pass.generations.get(&organization_id) != Some(&now) {
             changed.push(organization_id);
         }
     }

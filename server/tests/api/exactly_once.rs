@@ -231,8 +231,50 @@ on_both_databases! {
             .await
             .expect("request");
         assert_eq!(refused.status(), 409);
+        // Nor resent: its sender would write its outcome over the resend.
+        for action in ["resend", "resend-default"] {
+            let refused = admin
+                .post(app.url(&format!("/api/admin/compliance/{}/{action}", recorded.id)))
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(refused.status(), 409, "{action}");
+        }
         let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
         assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+    }
+
+    /// A sale held because the clerk's key stopped working: the clerk deletes that credential, and the
+    /// sale is decided again — the organization's default key covers the license, so it goes under it.
+    /// (It stayed held "401 Unauthorized" for good before: a deletion released nothing.)
+    async fn deleting_a_broken_credential_sends_what_it_held_under_the_default_key(app: TestApp) with QUICK_RETRIES {
+        let licenses = app.add_demo_licenses().await;
+        let (_, admin) = app.signed_in_as("admin@example.test", "Avery Admin", shared::Role::Admin).await;
+        let (_, clerk) = app.signed_in_user("clerk@example.test").await;
+        add_credential(&app, &clerk, &[licenses.colfax]).await;
+        let response = admin
+            .put(app.url("/api/admin/integration/CO/default-key"))
+            .json(&json!({ "key": metrc_sim::demo::CO_MANAGER, "version": null }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200);
+        app.sim.revoke_user_key("co", CO_BOTH);
+        let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        let held = becomes(&app, &clerk, recorded.id, ReportStatus::Held).await;
+        assert_eq!(held.reason.as_deref(), Some("401 Unauthorized"), "{held:?}");
+        let page: Value = crate::harness::get_json(&app, &clerk, "/api/credentials").await;
+        let deleted = clerk
+            .delete(app.url(&format!("/api/credentials/{}", page["credentials"][0]["id"])))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(deleted.status(), 204);
+        let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
+        assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
+        assert_eq!(report.key_used, Some(KeyUsed::Default));
+        let number = report.external_number.expect("number");
+        assert_eq!(receipts_with(&app, "co", &number), [metrc_sim::demo::CO_MANAGER]);
     }
 }
 
