@@ -32,7 +32,9 @@ pub async fn sign_in(
     let request = body.parse().map_err(AppError::Validation)?;
     let address = client_address(&state.config, &headers, peer);
     let limits = &state.config.sign_in_limits;
-    rate_limit::check_sign_in(&state.db, limits, &request.email, &address).await?;
+    // Counted as a failure until the password proves right: simultaneous attempts cannot overrun it.
+    let slot =
+        rate_limit::reserve_sign_in_failure(&state.db, limits, &request.email, &address).await?;
 
     let candidate = accounts::find_for_sign_in(&state.db, &request.email).await?;
     let stored_hash = candidate.as_ref().and_then(|c| c.password_hash.clone());
@@ -40,7 +42,6 @@ pub async fn sign_in(
     let user = match candidate {
         Some(candidate) if password_ok => candidate.user,
         _ => {
-            rate_limit::record_failure(&state.db, limits, &request.email, &address).await?;
             tracing::info!(address, "sign-in failed");
             return Err(AppError::InvalidCredentials(WRONG_EMAIL_OR_PASSWORD));
         }
@@ -50,7 +51,7 @@ pub async fn sign_in(
         return Err(AppError::InvalidCredentials(DEACTIVATED));
     }
 
-    rate_limit::clear_account(&state.db, &request.email).await?;
+    rate_limit::release_sign_in_failure(&state.db, slot, &request.email).await?;
     if let Some(old) = sessions::token_from(&jar, &state.config) {
         sessions::end(&state.db, &old).await?;
     }
@@ -66,17 +67,17 @@ pub async fn sign_in(
 }
 
 /// The client's address for the sign-in limits: from `CLIENT_IP_HEADER` when configured (the proxy
-/// sets it), otherwise the connection's peer. A header that is missing or not an IP address falls back
-/// to the peer, so a client cannot dodge the limit by sending garbage.
+/// sets it), otherwise the connection's peer; an IPv6 client's /64. A header that is missing or not an IP
+/// address falls back to the peer, so a client cannot dodge the limit by sending garbage.
 fn client_address(config: &crate::config::Config, headers: &HeaderMap, peer: SocketAddr) -> String {
-    config
+    let ip = config
         .client_ip_header
         .as_ref()
         .and_then(|name| headers.get(name))
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<std::net::IpAddr>().ok())
-        .unwrap_or_else(|| peer.ip())
-        .to_string()
+        .unwrap_or_else(|| peer.ip());
+    rate_limit::counted_address(ip)
 }
 
 /// `DELETE /api/session`: ends this session on the server and clears the cookie. Signing out twice

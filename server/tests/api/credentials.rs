@@ -298,6 +298,25 @@ on_both_databases! {
         assert!(!logs.contains(key) && !logs.contains("Zq8vW3nR5"), "a log line held the key");
     }
 
+    /// Thirty Verify & Save attempts at once by one user, against a limit of ten a minute: ten reach METRC,
+    /// twenty are refused 429 before it. (On PostgreSQL the count runs under the user's advisory lock: two
+    /// statements started together would count the same rows. That window is too narrow for this test to
+    /// hit without the lock; the lock rests on the argument, the limit under load on this test.)
+    async fn simultaneous_verification_attempts_stay_within_the_limit(app: TestApp) {
+        let licenses = app.add_demo_licenses().await;
+        let (_, client) = app.signed_in_user("clerk@example.test").await;
+        let before = app.sim.request_count();
+        let attempts = (0..30).map(|_| {
+            let (client, url) = (client.clone(), app.url("/api/credentials"));
+            let request = body("CO", &[licenses.colfax], CO_REVOKED);
+            async move { client.post(url).json(&request).send().await.expect("request").status() }
+        });
+        let statuses = futures_util::future::join_all(attempts).await;
+        let refused = statuses.iter().filter(|s| s.as_u16() == 429).count();
+        assert_eq!((statuses.len() - refused, refused), (10, 20), "{statuses:?}");
+        assert_eq!(app.sim.request_count() - before, 10, "only the attempts counted reached METRC");
+    }
+
     async fn verification_attempts_are_limited_per_user(app: TestApp) {
         let licenses = app.add_demo_licenses().await;
         let (_, client) = app.signed_in_user("clerk@example.test").await;

@@ -190,6 +190,32 @@ on_both_databases! {
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     }
 
+    /// Forty wrong passwords for one account at once: each attempt reserves its failure before its
+    /// password is checked, so five are checked (401) and the other thirty-five refused (429). (All forty
+    /// were checked when the count and the new failure were separate statements.)
+    async fn forty_simultaneous_wrong_passwords_check_only_five(app: TestApp) {
+        app.add_user("sam@test.example", "Sam Staff", Role::Staff).await;
+        let attempts = (0..40).map(|_| {
+            let client = TestApp::new_client();
+            let url = app.url("/api/session");
+            async move {
+                client
+                    .post(url)
+                    .json(&serde_json::json!({ "email": "sam@test.example", "password": "guess" }))
+                    .send()
+                    .await
+                    .expect("request")
+                    .status()
+            }
+        });
+        let statuses = futures_util::future::join_all(attempts).await;
+        let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+        let refused = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+        assert_eq!((checked, refused), (5, 35), "{statuses:?}");
+        // And the right password is refused too, until the window passes.
+        assert_eq!(app.sign_in("sam@test.example", PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+
     async fn a_successful_sign_in_clears_the_accounts_failures(app: TestApp) {
         app.add_user("sam@test.example", "Sam Staff", Role::Staff).await;
         for _ in 0..4 {
@@ -255,4 +281,50 @@ async fn behind_a_proxy_the_limit_applies_to_the_clients_address_not_the_proxys(
         .await
         .expect("request");
     assert_eq!(other.status(), StatusCode::OK);
+}
+
+/// IPv6 clients are counted by their /64: twenty failures from addresses of one /64 block that /64, not
+/// a neighbouring one.
+#[tokio::test]
+async fn an_ipv6_client_is_limited_by_its_64() {
+    let app = TestApp::spawn_with(
+        server::db::Backend::Sqlite,
+        &[("CLIENT_IP_HEADER", "X-Real-IP")],
+    )
+    .await;
+    app.add_user("sam@test.example", "Sam Staff", Role::Staff)
+        .await;
+    let attempt = |ip: String, email: String, password: &'static str| {
+        app.client
+            .post(app.url("/api/session"))
+            .header("x-real-ip", ip)
+            .json(&serde_json::json!({ "email": email, "password": password }))
+            .send()
+    };
+    for i in 0..20 {
+        let r = attempt(
+            format!("2001:db8:1:2::{:x}", i + 1),
+            format!("guess{i}@test.example"),
+            "guess",
+        )
+        .await
+        .expect("request");
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let same_64 = attempt(
+        "2001:db8:1:2:ffff::9".into(),
+        "sam@test.example".into(),
+        PASSWORD,
+    )
+    .await
+    .expect("request");
+    assert_eq!(same_64.status(), StatusCode::TOO_MANY_REQUESTS);
+    let next_64 = attempt(
+        "2001:db8:1:3::1".into(),
+        "sam@test.example".into(),
+        PASSWORD,
+    )
+    .await
+    .expect("request");
+    assert_eq!(next_64.status(), StatusCode::OK);
 }
