@@ -202,6 +202,8 @@ fn router(state: AppState) -> Result<Router, StartError> {
             post(auth::sign_in).delete(auth::sign_out),
         )
         .route(paths::ME, get(auth::me))
+        .route("/healthz", get(crate::probes::healthz))
+        .route("/readyz", get(crate::probes::readyz))
         .route(paths::SALES, post(crate::reports::record_sale))
         .route(paths::ADJUSTMENTS, post(crate::reports::record_adjustment))
         .route(paths::REPORTS, get(crate::reports::mine))

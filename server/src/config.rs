@@ -49,6 +49,9 @@ pub struct Config {
     pub outbox: OutboxConfig,
     /// The background re-check of stored keys.
     pub health: HealthConfig,
+    /// How late a background worker's heartbeat may be before `/readyz` answers 503
+    /// (`READY_HEARTBEAT_SLACK_SECS`, default 120): each worker says when it will beat next.
+    pub heartbeat_slack: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -77,6 +80,7 @@ impl std::fmt::Debug for Config {
             .field("log_json", &self.log_json)
             .field("outbox", &self.outbox)
             .field("health", &self.health)
+            .field("heartbeat_slack", &self.heartbeat_slack)
             .finish()
     }
 }
@@ -336,6 +340,8 @@ impl Config {
             pace: Duration::from_millis(parse_or(&get, "KEY_RECHECK_PACE_MS", Some(1000))?),
         };
 
+        let heartbeat_slack = seconds("READY_HEARTBEAT_SLACK_SECS", 120)?;
+
         Ok(Config {
             bind_addr,
             public_url,
@@ -353,6 +359,7 @@ impl Config {
             log_json,
             outbox,
             health,
+            heartbeat_slack,
         })
     }
 }

@@ -83,6 +83,21 @@ impl Db {
         Ok(Db { pool, backend })
     }
 
+    /// Whether every migration this build carries is applied (a server of an older build may have
+    /// migrated the database less far, or a newer one further).
+    pub async fn migrations_current(&self) -> Result<bool, sqlx::Error> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        let expected = migrator.iter().map(|m| m.version).max();
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(applied == expected)
+    }
+
     /// Starts a transaction that will write. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`): a transaction that read first and then tried to write could otherwise fail
     /// with "busy" instead of waiting its turn.

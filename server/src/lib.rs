@@ -18,6 +18,7 @@ pub mod hooks;
 pub mod keys;
 pub mod licenses;
 pub mod passwords;
+pub mod probes;
 pub mod rate_limit;
 pub mod reports;
 pub mod sessions;

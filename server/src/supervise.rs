@@ -11,17 +11,25 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
-/// When a background task last showed it was alive (unix seconds; 0 before its first beat).
+/// When a background task said it would show it is alive again at the latest (unix seconds; 0 before its
+/// first beat). A task about to wait says how long: a readiness check then knows a quiet task from a
+/// stuck one.
 #[derive(Debug, Default)]
 pub struct Heartbeat(AtomicI64);
 
 impl Heartbeat {
-    pub fn beat(&self) {
-        self.0.store(crate::db::now_unix(), Ordering::Relaxed);
+    /// Alive now, and again within `next` (the wait or the work ahead).
+    pub fn beat_within(&self, next: Duration) {
+        let next = i64::try_from(next.as_secs()).unwrap_or(i64::MAX / 4);
+        self.0.store(
+            crate::db::now_unix().saturating_add(next),
+            Ordering::Relaxed,
+        );
     }
 
-    pub fn last(&self) -> i64 {
-        self.0.load(Ordering::Relaxed)
+    /// When the next beat is due at the latest; `None` before the first.
+    pub fn due(&self) -> Option<i64> {
+        Some(self.0.load(Ordering::Relaxed)).filter(|due| *due != 0)
     }
 }
 

@@ -20,7 +20,11 @@ use sqlx::Row;
 /// Runs the re-check until the task is dropped.
 pub async fn run(state: AppState) {
     loop {
-        state.heartbeats.health.beat();
+        // One check ahead: at most METRC's deadline.
+        state
+            .heartbeats
+            .health
+            .beat_within(state.config.metrc.deadline);
         let checked = match recheck_one(&state).await {
             Ok(checked) => checked,
             Err(e) => {
@@ -38,6 +42,7 @@ pub async fn run(state: AppState) {
                 .min(std::time::Duration::from_secs(60))
                 .max(health.pace)
         };
+        state.heartbeats.health.beat_within(pause);
         tokio::time::sleep(pause).await;
     }
 }

@@ -79,7 +79,10 @@ impl Outbox {
 /// again while passes find work.
 pub async fn run(state: AppState, outbox: Arc<Outbox>) {
     loop {
-        state.heartbeats.outbox.beat();
+        state
+            .heartbeats
+            .outbox
+            .beat_within(state.config.outbox.poll);
         let busy = match send_due(&state, &outbox).await {
             Ok(handled) => handled > 0,
             Err(e) => {
@@ -280,6 +283,7 @@ pub async fn send_due(state: &AppState, outbox: &Outbox) -> Result<usize, sqlx::
                 };
                 let count = outcomes.len();
                 write(state, pass, due, outcomes, &posted).await;
+                state.heartbeats.outbox.beat_within(state.config.outbox.poll);
                 count
             });
         }

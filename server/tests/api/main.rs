@@ -13,5 +13,6 @@ mod errors;
 mod exactly_once;
 mod keys;
 mod licenses;
+mod probes;
 mod reports;
 mod sign_in;
