@@ -194,6 +194,14 @@ fn sqlite_lock(url: &str) -> Result<Option<std::fs::File>, StartError> {
     }
 }
 
+/// Every browser feature our pages could ask for, refused.
+const PERMISSIONS_POLICY: &str = "accelerometer=(), autoplay=(), camera=(), display-capture=(), \
+     geolocation=(), gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), usb=(), \
+     xr-spatial-tracking=()";
+
+/// Once a browser has seen the site over https, only https for a year (and for its subdomains).
+const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000; includeSubDomains";
+
 fn router(state: AppState) -> Result<Router, StartError> {
     let config = state.config.clone();
     let api = Router::new()
@@ -303,6 +311,19 @@ fn router(state: AppState) -> Result<Router, StartError> {
                 .layer(SetResponseHeaderLayer::if_not_present(
                     HeaderName::from_static("x-frame-options"),
                     HeaderValue::from_static("DENY"),
+                ))
+                // No page of ours uses a device or payment feature: none may, nor anything framed.
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    HeaderName::from_static("permissions-policy"),
+                    HeaderValue::from_static(PERMISSIONS_POLICY),
+                ))
+                // Behind https only (a plain-http demo must not be pinned to https for a year).
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::STRICT_TRANSPORT_SECURITY,
+                    config
+                        .public_url
+                        .is_https()
+                        .then(|| HeaderValue::from_static(STRICT_TRANSPORT_SECURITY)),
                 )),
         );
     Ok(app)

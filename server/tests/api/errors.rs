@@ -154,7 +154,26 @@ on_both_databases! {
         assert_eq!(id.len(), 36, "{id}");
         assert_eq!(response.headers()["x-content-type-options"], "nosniff");
         assert_eq!(response.headers()["x-frame-options"], "DENY");
+        let permissions = response.headers()["permissions-policy"].to_str().expect("ascii");
+        assert!(permissions.contains("camera=()") && permissions.contains("geolocation=()"), "{permissions}");
+        // Served over plain http: no HSTS (it would pin a plain-http demo to https).
+        assert!(response.headers().get("strict-transport-security").is_none());
     }
+}
+
+/// Behind https (PUBLIC_URL), every response pins the browser to https.
+#[tokio::test]
+async fn behind_https_every_response_carries_hsts() {
+    let app = crate::harness::TestApp::spawn_with(
+        server::db::Backend::Sqlite,
+        &[("PUBLIC_URL", "https://pos.example.test")],
+    )
+    .await;
+    let response = app.me().await;
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
 }
 
 /// A request past `REQUEST_TIMEOUT_SECS` gets the envelope, not a bare status. (A limit of zero makes
