@@ -1,13 +1,25 @@
 import { test as base, expect, type Page } from "@playwright/test";
 
 // Every test fails if the page throws: a panic in the WebAssembly shows up as a page error.
-export const test = base.extend<{ pageErrors: Error[] }>({
+export const test = base.extend<{ pageErrors: Error[]; cspViolations: string[] }>({
   pageErrors: [
     async ({ page }, use) => {
       const errors: Error[] = [];
       page.on("pageerror", (error) => errors.push(error));
       await use(errors);
       expect(errors, "errors thrown in the page").toEqual([]);
+    },
+    { auto: true },
+  ],
+  // Every page of every test runs under the server's Content-Security-Policy: nothing it refuses.
+  cspViolations: [
+    async ({ page }, use) => {
+      const violations: string[] = [];
+      page.on("console", (message) => {
+        if (message.text().includes("Content Security Policy")) violations.push(message.text());
+      });
+      await use(violations);
+      expect(violations, "Content-Security-Policy violations").toEqual([]);
     },
     { auto: true },
   ],

@@ -312,6 +312,10 @@ fn router(state: AppState) -> Result<Router, StartError> {
                     HeaderName::from_static("x-frame-options"),
                     HeaderValue::from_static("DENY"),
                 ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    crate::csp::header(&config.static_dir),
+                ))
                 // No page of ours uses a device or payment feature: none may, nor anything framed.
                 .layer(SetResponseHeaderLayer::if_not_present(
                     HeaderName::from_static("permissions-policy"),

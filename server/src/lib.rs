@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod credentials;
 pub mod crypto;
+pub mod csp;
 pub mod db;
 pub mod demo;
 pub mod error;

@@ -189,3 +189,67 @@ async fn a_request_that_takes_too_long_gets_the_timeout_envelope() {
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(envelope(response).await.code, ErrorCode::Timeout);
 }
+
+/// Every page is served with the Content-Security-Policy, which allows the built bundles' own inline
+/// loader scripts (by hash) and no other inline script.
+#[tokio::test]
+async fn every_page_carries_the_content_security_policy() {
+    let dir = crate::harness::TempDir(
+        std::env::temp_dir().join(format!("tc-static-{}", uuid::Uuid::new_v4())),
+    );
+    std::fs::create_dir_all(dir.0.join("admin")).expect("dir");
+    let loader = "\nimport init from '/app.js';\nawait init();\n";
+    std::fs::write(
+        dir.0.join("index.html"),
+        format!("<!doctype html><head><script type=\"module\">{loader}</script></head>"),
+    )
+    .expect("page");
+    std::fs::write(
+        dir.0.join("admin").join("index.html"),
+        "<!doctype html><head><script type=\"module\">admin()</script></head>",
+    )
+    .expect("page");
+    let static_dir = dir.0.display().to_string();
+    let app = crate::harness::TestApp::spawn_with(
+        server::db::Backend::Sqlite,
+        &[("STATIC_DIR", static_dir.as_str())],
+    )
+    .await;
+    let hash = |script: &str| {
+        use base64::Engine;
+        use sha2::Digest;
+        format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script))
+        )
+    };
+    for path in [
+        "/",
+        "/account/traceability-credentials",
+        "/admin/",
+        "/register",
+    ] {
+        let response = app.client.get(app.url(path)).send().await.expect("request");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .expect("ascii")
+                .starts_with("text/html"),
+            "{path}"
+        );
+        let policy = response.headers()["content-security-policy"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        for wanted in [
+            hash(loader),
+            hash("admin()"),
+            "'wasm-unsafe-eval'".into(),
+            "frame-ancestors 'none'".into(),
+            "connect-src 'self'".into(),
+        ] {
+            assert!(policy.contains(&wanted), "{path}: {wanted} not in {policy}");
+        }
+        assert!(!policy.contains("unsafe-inline"), "{policy}");
+    }
+}
