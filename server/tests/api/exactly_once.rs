@@ -21,6 +21,39 @@ async fn add_credential(app: &TestApp, client: &Client, ids: &[i64]) {
     assert_eq!(response.status(), 201);
 }
 
+/// The clerk's sale whose POST METRC took and whose answer was lost, with METRC unavailable from then
+/// on (every lookup fails until the test clears the faults).
+async fn sale_with_a_lost_answer(app: &TestApp, clerk: &Client, license_id: i64) -> ReportView {
+    app.sim.add_fault(fault(FaultKind::DropConnection, Some(1)));
+    app.sim.add_fault(fault(FaultKind::Unavailable, None));
+    record(app, clerk, "/api/sales", &sale(license_id, COLFAX)).await
+}
+
+/// The admin sets the demo manager's key as Colorado's default key.
+async fn set_default_key(app: &TestApp, admin: &Client) {
+    let response = admin
+        .put(app.url("/api/admin/integration/CO/default-key"))
+        .json(&json!({ "key": metrc_sim::demo::CO_MANAGER, "version": null }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+}
+
+/// The clerk deletes their (first) credential.
+async fn delete_credential(app: &TestApp, clerk: &Client) {
+    let page: Value = crate::harness::get_json(app, clerk, "/api/credentials").await;
+    let deleted = clerk
+        .delete(app.url(&format!(
+            "/api/credentials/{}",
+            page["credentials"][0]["id"]
+        )))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(deleted.status(), 204);
+}
+
 fn adjustment(license_id: i64, number: &str) -> Value {
     json!({ "license_id": license_id, "package_label": package_label(number, "0001"), "quantity": "-1",
             "unit": "Grams", "reason": "Drying", "date": "2026-11-27", "note": "" })
@@ -57,7 +90,7 @@ on_both_databases! {
     /// METRC (or a proxy before it) answers a receipt's POST with a redirect to a URL answering 200. A
     /// followed redirect turned the POST into a GET and the sale read "Sent" with nothing in METRC; now
     /// the receipt is looked up, not found, and sent — once.
-    async fn a_redirected_sale_reaches_metrc_once(app: TestApp) {
+    async fn a_redirected_sale_reaches_metrc_once(app: TestApp) with QUICK_RETRIES {
         let licenses = app.add_demo_licenses().await;
         let (_, clerk) = app.signed_in_user("clerk@example.test").await;
         add_credential(&app, &clerk, &[licenses.colfax]).await;
@@ -122,6 +155,10 @@ async fn a_worker_that_lost_its_claim_does_not_post_postgres() {
             ("OUTBOX_LEASE_SECS", "1"),
             ("OUTBOX_POSTS_PER_LICENSE", "1"),
             ("OUTBOX_POLL_MS", "100"),
+            // The 3 s POST outlives the 2 s request timeout: looked up until it has surely settled, then
+            // posted again — quickly.
+            ("OUTBOX_RETRY_SECS", "1"),
+            ("OUTBOX_RETRY_MAX_SECS", "2"),
         ],
     )
     .await;
@@ -213,7 +250,7 @@ on_both_databases! {
     }
 
     /// A report a worker holds right now (its POST in flight) cannot be dismissed: that could not stop it.
-    async fn a_report_being_sent_cannot_be_dismissed(app: TestApp) {
+    async fn a_report_being_sent_cannot_be_dismissed(app: TestApp) with QUICK_RETRIES {
         let licenses = app.add_demo_licenses().await;
         let (_, admin) = app.signed_in_as("admin@example.test", "Avery Admin", shared::Role::Admin).await;
         let (_, clerk) = app.signed_in_user("clerk@example.test").await;
@@ -252,24 +289,12 @@ on_both_databases! {
         let (_, admin) = app.signed_in_as("admin@example.test", "Avery Admin", shared::Role::Admin).await;
         let (_, clerk) = app.signed_in_user("clerk@example.test").await;
         add_credential(&app, &clerk, &[licenses.colfax]).await;
-        let response = admin
-            .put(app.url("/api/admin/integration/CO/default-key"))
-            .json(&json!({ "key": metrc_sim::demo::CO_MANAGER, "version": null }))
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(response.status(), 200);
+        set_default_key(&app, &admin).await;
         app.sim.revoke_user_key("co", CO_BOTH);
         let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
         let held = becomes(&app, &clerk, recorded.id, ReportStatus::Held).await;
         assert_eq!(held.reason.as_deref(), Some("401 Unauthorized"), "{held:?}");
-        let page: Value = crate::harness::get_json(&app, &clerk, "/api/credentials").await;
-        let deleted = clerk
-            .delete(app.url(&format!("/api/credentials/{}", page["credentials"][0]["id"])))
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(deleted.status(), 204);
+        delete_credential(&app, &clerk).await;
         let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
         assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
         assert_eq!(report.key_used, Some(KeyUsed::Default));
@@ -360,9 +385,7 @@ on_both_databases! {
         let licenses = app.add_demo_licenses().await;
         let (_, clerk) = app.signed_in_user("clerk@example.test").await;
         add_credential(&app, &clerk, &[licenses.colfax]).await;
-        app.sim.add_fault(fault(FaultKind::DropConnection, Some(1)));
-        app.sim.add_fault(fault(FaultKind::Unavailable, None));
-        let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        let recorded = sale_with_a_lost_answer(&app, &clerk, licenses.colfax).await;
         // Through several failed lookups: still waiting, never given up.
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(8) {
@@ -449,9 +472,7 @@ on_both_databases! {
         let licenses = app.add_demo_licenses().await;
         let (_, clerk) = app.signed_in_user("clerk@example.test").await;
         add_credential(&app, &clerk, &[licenses.colfax]).await;
-        app.sim.add_fault(fault(FaultKind::DropConnection, Some(1)));
-        app.sim.add_fault(fault(FaultKind::Unavailable, None));
-        let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        let recorded = sale_with_a_lost_answer(&app, &clerk, licenses.colfax).await;
         let started = Instant::now();
         while current(&app, &clerk, recorded.id).await.reason.is_none()
             && started.elapsed() < Duration::from_secs(10)
@@ -504,17 +525,9 @@ on_both_databases! {
         let licenses = app.add_demo_licenses().await;
         let (_, admin) = app.signed_in_as("avery@example.test", "Avery Admin", shared::Role::Admin).await;
         let (_, clerk) = app.signed_in_user("clerk@example.test").await;
-        let response = admin
-            .put(app.url("/api/admin/integration/CO/default-key"))
-            .json(&json!({ "key": metrc_sim::demo::CO_MANAGER, "version": null }))
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(response.status(), 200);
+        set_default_key(&app, &admin).await;
         add_credential(&app, &clerk, &[licenses.colfax]).await;
-        app.sim.add_fault(fault(FaultKind::DropConnection, Some(1)));
-        app.sim.add_fault(fault(FaultKind::Unavailable, None));
-        let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        let recorded = sale_with_a_lost_answer(&app, &clerk, licenses.colfax).await;
         // The send is over: its answer lost, its lookups failed, it waits to be looked up again.
         let started = Instant::now();
         while current(&app, &clerk, recorded.id).await.reason.is_none_or(|r| !r.contains("looked up again"))
@@ -522,13 +535,7 @@ on_both_databases! {
         {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let page: Value = crate::harness::get_json(&app, &clerk, "/api/credentials").await;
-        let deleted = clerk
-            .delete(app.url(&format!("/api/credentials/{}", page["credentials"][0]["id"])))
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(deleted.status(), 204);
+        delete_credential(&app, &clerk).await;
         app.sim.clear_faults();
         let report = becomes(&app, &clerk, recorded.id, ReportStatus::Sent).await;
         assert_eq!(report.status, ReportStatus::Sent, "{report:?}");
@@ -543,9 +550,7 @@ on_both_databases! {
         let licenses = app.add_demo_licenses().await;
         let (_, clerk) = app.signed_in_user("clerk@example.test").await;
         add_credential(&app, &clerk, &[licenses.colfax]).await;
-        app.sim.add_fault(fault(FaultKind::DropConnection, Some(1)));
-        app.sim.add_fault(fault(FaultKind::Unavailable, None));
-        let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        let recorded = sale_with_a_lost_answer(&app, &clerk, licenses.colfax).await;
         let started = Instant::now();
         while app.sim.post_count() == 0 && started.elapsed() < Duration::from_secs(10) {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -590,9 +595,7 @@ on_both_databases! {
             .await;
         let (_, clerk) = app.signed_in_user("clerk@example.test").await;
         add_credential(&app, &clerk, &[licenses.colfax]).await;
-        app.sim.add_fault(fault(FaultKind::DropConnection, Some(1)));
-        app.sim.add_fault(fault(FaultKind::Unavailable, None));
-        let recorded = record(&app, &clerk, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        let recorded = sale_with_a_lost_answer(&app, &clerk, licenses.colfax).await;
         let report = becomes(&app, &clerk, recorded.id, ReportStatus::OutcomeUnknown).await;
         assert_eq!(report.status, ReportStatus::OutcomeUnknown, "{report:?}");
         app.sim.clear_faults();

@@ -250,9 +250,20 @@ async fn over_https_the_session_cookie_is_secure_and_host_only() {
     assert!(!cookie.contains("Domain"), "{cookie}");
 }
 
-/// Behind a proxy, each client's own address counts: one address at its limit locks out no one else.
-#[tokio::test]
-async fn behind_a_proxy_the_limit_applies_to_the_clients_address_not_the_proxys() {
+/// A sign-in through a proxy that names the client's address in `X-Real-IP`: its status.
+async fn sign_in_from(app: &TestApp, ip: &str, email: &str, password: &str) -> StatusCode {
+    app.client
+        .post(app.url("/api/session"))
+        .header("x-real-ip", ip)
+        .json(&serde_json::json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .expect("request")
+        .status()
+}
+
+/// A server behind a proxy that sets `X-Real-IP`, with the user sam@test.example.
+async fn behind_a_proxy() -> TestApp {
     let app = TestApp::spawn_with(
         server::db::Backend::Sqlite,
         &[("CLIENT_IP_HEADER", "X-Real-IP")],
@@ -260,71 +271,41 @@ async fn behind_a_proxy_the_limit_applies_to_the_clients_address_not_the_proxys(
     .await;
     app.add_user("sam@test.example", "Sam Staff", Role::Staff)
         .await;
-    let attempt = |ip: &'static str, email: String, password: &'static str| {
-        app.client
-            .post(app.url("/api/session"))
-            .header("x-real-ip", ip)
-            .json(&serde_json::json!({ "email": email, "password": password }))
-            .send()
-    };
+    app
+}
+
+/// Behind a proxy, each client's own address counts: one address at its limit locks out no one else.
+#[tokio::test]
+async fn behind_a_proxy_the_limit_applies_to_the_clients_address_not_the_proxys() {
+    let app = behind_a_proxy().await;
     for i in 0..20 {
-        let r = attempt("203.0.113.7", format!("guess{i}@test.example"), "guess")
-            .await
-            .expect("request");
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let status = sign_in_from(
+            &app,
+            "203.0.113.7",
+            &format!("guess{i}@test.example"),
+            "guess",
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
-    let blocked = attempt("203.0.113.7", "sam@test.example".into(), PASSWORD)
-        .await
-        .expect("request");
-    assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
-    let other = attempt("198.51.100.9", "sam@test.example".into(), PASSWORD)
-        .await
-        .expect("request");
-    assert_eq!(other.status(), StatusCode::OK);
+    let blocked = sign_in_from(&app, "203.0.113.7", "sam@test.example", PASSWORD).await;
+    assert_eq!(blocked, StatusCode::TOO_MANY_REQUESTS);
+    let other = sign_in_from(&app, "198.51.100.9", "sam@test.example", PASSWORD).await;
+    assert_eq!(other, StatusCode::OK);
 }
 
 /// IPv6 clients are counted by their /64: twenty failures from addresses of one /64 block that /64, not
 /// a neighbouring one.
 #[tokio::test]
 async fn an_ipv6_client_is_limited_by_its_64() {
-    let app = TestApp::spawn_with(
-        server::db::Backend::Sqlite,
-        &[("CLIENT_IP_HEADER", "X-Real-IP")],
-    )
-    .await;
-    app.add_user("sam@test.example", "Sam Staff", Role::Staff)
-        .await;
-    let attempt = |ip: String, email: String, password: &'static str| {
-        app.client
-            .post(app.url("/api/session"))
-            .header("x-real-ip", ip)
-            .json(&serde_json::json!({ "email": email, "password": password }))
-            .send()
-    };
+    let app = behind_a_proxy().await;
     for i in 0..20 {
-        let r = attempt(
-            format!("2001:db8:1:2::{:x}", i + 1),
-            format!("guess{i}@test.example"),
-            "guess",
-        )
-        .await
-        .expect("request");
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let ip = format!("2001:db8:1:2::{:x}", i + 1);
+        let status = sign_in_from(&app, &ip, &format!("guess{i}@test.example"), "guess").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
-    let same_64 = attempt(
-        "2001:db8:1:2:ffff::9".into(),
-        "sam@test.example".into(),
-        PASSWORD,
-    )
-    .await
-    .expect("request");
-    assert_eq!(same_64.status(), StatusCode::TOO_MANY_REQUESTS);
-    let next_64 = attempt(
-        "2001:db8:1:3::1".into(),
-        "sam@test.example".into(),
-        PASSWORD,
-    )
-    .await
-    .expect("request");
-    assert_eq!(next_64.status(), StatusCode::OK);
+    let same_64 = sign_in_from(&app, "2001:db8:1:2:ffff::9", "sam@test.example", PASSWORD).await;
+    assert_eq!(same_64, StatusCode::TOO_MANY_REQUESTS);
+    let next_64 = sign_in_from(&app, "2001:db8:1:3::1", "sam@test.example", PASSWORD).await;
+    assert_eq!(next_64, StatusCode::OK);
 }
