@@ -15,10 +15,13 @@ pub const COMPLIANCE: &str = "/admin/compliance";
 /// page's download stays small).
 pub const REGISTER: &str = "/register";
 pub const CONFIG: &str = "/admin/config/integration";
+/// Manage account > Password & sessions (any signed-in user; in the second bundle).
+pub const ACCOUNT_SECURITY: &str = "/account/security";
 
-/// The pages of the admin bundle (`admin.html`): the admin pages and the set-password page.
+/// The pages of the admin bundle (`admin.html`): the admin pages, Register, Password & sessions and the
+/// set-password page.
 pub fn is_admin_path(path: &str) -> bool {
-    path.starts_with("/admin/") || path == SET_PASSWORD || path == REGISTER
+    path.starts_with("/admin/") || [SET_PASSWORD, REGISTER, ACCOUNT_SECURITY].contains(&path)
 }
 
 /// The page an address without one of its own stands for: `/` and `/account` open the credentials.

@@ -1,5 +1,5 @@
 import { type Page } from "@playwright/test";
-import { KEYS, addFault, clearFaults, deleteAllCredentials, expect, saveCredentialViaApi, signIn, test } from "./fixtures";
+import { KEYS, addFault, clearFaults, deleteAllCredentials, expect, newUserWithPassword, saveCredentialViaApi, signIn, test } from "./fixtures";
 
 // The admin side as a new admin would use it, found by label and role.
 
@@ -12,7 +12,7 @@ async function signInAsAdmin(page: Page) {
 }
 
 async function openFromAvatar(page: Page, item: string) {
-  await page.getByRole("button", { name: /Account menu/ }).click();
+  await page.getByRole("button", { name: /account menu/ }).click();
   await page.getByRole("menuitem", { name: item }).click();
 }
 
@@ -24,7 +24,7 @@ test.describe("Administration", () => {
   test("a staff member sees none of the admin menu items and gets 403 from the admin APIs", async ({ page }) => {
     await page.goto("/account/traceability-credentials");
     await signIn(page, "staff@demo.test");
-    await page.getByRole("button", { name: /Account menu/ }).click();
+    await page.getByRole("button", { name: /account menu/ }).click();
     const items = page.getByRole("menu", { name: "Account" }).getByRole("menuitem");
     await expect(items).toHaveText(["Manage account", "Register", "Sign out"]);
     const origin = new URL(page.url()).origin;
@@ -178,7 +178,7 @@ test.describe("Administration", () => {
     await expect(dee.getByRole("heading", { name: "Sign in" })).toBeVisible();
 
     await page.reload();
-    await page.getByRole("button", { name: "Deactivate Dee Activate" }).click();
+    await page.getByRole("row", { name: /Dee Activate/ }).getByRole("button", { name: "Deactivate" }).click();
     const dialog = page.getByRole("dialog", { name: "Deactivate this user?" });
     await expect(dialog).toContainText("Dee Activate will be signed out at once and unable to sign in, and their stored METRC keys will be destroyed.");
     await dialog.getByRole("button", { name: "Yes, deactivate" }).click();
@@ -232,6 +232,45 @@ test.describe("Administration", () => {
     await expect(page.getByRole("table", { name: "Audit log" })).not.toContainText(KEYS.coBoth);
     await deleteAllCredentials(staff);
     await staff.close();
+  });
+
+  test("the audit log pages back with 'Older entries', and a slow answer for an old filter never replaces the new one", async ({ page }) => {
+    await signInAsAdmin(page);
+    const { id, name, email } = await newUserWithPassword(page, "Pat Pages", "plum kettle orbit 42");
+    const pat = `${name} <${email}>`;
+    // 105 role changes: more than one page (100) of Pat's entries.
+    const origin = new URL(page.url()).origin;
+    let version = 1;
+    for (let i = 0; i < 105; i++) {
+      const changed = await page.request.put(`/api/admin/users/${id}`, {
+        headers: { origin },
+        data: { role: i % 2 === 0 ? "admin" : "staff", active: true, version },
+      });
+      expect(changed.status()).toBe(200);
+      version = (await changed.json()).version;
+    }
+    await page.goto("/admin/organization/audit");
+    const log = page.getByRole("table", { name: "Audit log" });
+    const filter = page.getByLabel("User");
+    await filter.selectOption({ label: pat });
+    await expect(log.getByRole("row")).toHaveCount(1 + 100);
+    await page.getByRole("button", { name: "Older entries" }).click();
+    // Pat's 107 entries: added, password set, 105 role changes.
+    await expect(log.getByRole("row")).toHaveCount(1 + 107);
+    await expect(page.getByRole("button", { name: "Older entries" })).toHaveCount(0);
+
+    // Pat's entries answer slowly; Sam's are chosen meanwhile: Sam's stay on screen.
+    await filter.selectOption({ label: "Everyone" });
+    await page.route(`**/api/admin/audit?user=${id}*`, async (route) => {
+      await new Promise((done) => setTimeout(done, 1_500));
+      await route.continue();
+    });
+    await filter.selectOption({ label: pat });
+    await filter.selectOption({ label: "Sam Staff <staff@demo.test>" });
+    await page.waitForTimeout(2_500);
+    await expect(log).not.toContainText(name);
+    await expect(filter.locator("option:checked")).toHaveText("Sam Staff <staff@demo.test>");
+    await page.unroute(`**/api/admin/audit?user=${id}*`);
   });
 
   test("the Config page stops tracking a license after a warning, and tracks it again", async ({ page }) => {

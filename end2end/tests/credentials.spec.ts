@@ -55,7 +55,7 @@ test.describe("Traceability Credentials", () => {
   test("adds a credential: the key verifies for both licenses and is saved", async ({ page }) => {
     await signInFresh(page);
     // Steps 1–2: the avatar menu leads to Manage account → Traceability Credentials.
-    await page.getByRole("button", { name: /Account menu/ }).click();
+    await page.getByRole("button", { name: /account menu/ }).click();
     await page.getByRole("menuitem", { name: "Manage account" }).click();
     await page.getByRole("navigation", { name: "Manage account" }).getByRole("link", { name: "Traceability Credentials" }).click();
 

@@ -1,4 +1,5 @@
 import { test as base, expect, type Page } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
 
 // Every test fails if the page throws: a panic in the WebAssembly shows up as a page error.
 export const test = base.extend<{ pageErrors: Error[]; cspViolations: string[] }>({
@@ -91,4 +92,49 @@ export async function addFault(page: Page, fault: Record<string, unknown>) {
 
 export async function clearFaults(page: Page) {
   await page.request.delete(`${SIM_URL}/_sim/faults`);
+}
+
+/** The WCAG 2.2 A and AA rules axe-core has, plus its (experimental) label-in-name check (2.5.3). */
+const WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"];
+
+/** axe-core over the page as it is now: no WCAG 2.2 A/AA violation, each listed by rule and element. */
+export async function expectAccessible(page: Page, what: string) {
+  const found = [
+    ...(await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze()).violations,
+    ...(await new AxeBuilder({ page }).withRules(["label-content-name-mismatch"]).analyze()).violations,
+  ];
+  const described = found.flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}): ${n.target.join(" ")} — ${n.failureSummary}`));
+  expect(described, `axe-core on ${what}`).toEqual([]);
+}
+
+/** The admin API (set-up for specs): a new staff user with a password, who can then sign in. Their name is
+ * `name` with a number after it, unique in the suite's organization. */
+export async function newUserWithPassword(admin: Page, given: string, password: string) {
+  const stamp = Date.now();
+  const name = `${given} ${stamp}`;
+  const email = `${given.toLowerCase().replace(/[^a-z]+/g, ".")}.${stamp}@demo.test`;
+  const origin = new URL(admin.url()).origin;
+  const added = await admin.request.post("/api/admin/users", {
+    data: { email, display_name: name, role: "staff" },
+    headers: { origin },
+  });
+  expect(added.status()).toBe(201);
+  const link = await added.json();
+  const token = link.url.split("#")[1];
+  const set = await admin.request.post("/api/password-setup", {
+    data: { token, password, confirm: password },
+    headers: { origin },
+  });
+  expect(set.status()).toBe(204);
+  return { email, name, id: link.user.id as number };
+}
+
+/** A fresh user key in the simulator for Colorado reaching both licenses. */
+export async function freshCoKey(page: Page) {
+  const key = `e2e-co-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const response = await page.request.post(`${SIM_URL}/_sim/states/co/user-keys`, {
+    data: { key, facilities: ["402R-00101", "402R-00102"] },
+  });
+  expect(response.ok()).toBeTruthy();
+  return key;
 }

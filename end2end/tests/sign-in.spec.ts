@@ -6,9 +6,9 @@ test("a staff member signs in, opens Traceability Credentials from the avatar me
   await expect(page).toHaveURL(/\/sign-in/);
   await signIn(page, "staff@demo.test");
 
-  const avatar = page.getByRole("button", { name: "Account menu for Sam Staff" });
+  const avatar = page.getByRole("button", { name: "SS, account menu for Sam Staff" });
   await expect(avatar).toHaveText("SS");
-  await expect(avatar).toHaveCSS("background-color", "rgb(31, 138, 76)");
+  await expect(avatar).toHaveCSS("background-color", "rgb(27, 125, 69)");
 
   await avatar.click();
   const menu = page.getByRole("menu", { name: "Account" });
@@ -65,13 +65,13 @@ test("a signed-out visitor is sent to sign in and then back where they were goin
   await expect(page).toHaveURL(/\/sign-in\?next=%2Faccount%2Ftraceability-credentials/);
   await signIn(page, "admin@demo.test");
   await expect(page).toHaveURL(/\/account\/traceability-credentials$/);
-  await expect(page.getByRole("button", { name: "Account menu for Avery Admin" })).toHaveText("AA");
+  await expect(page.getByRole("button", { name: "AA, account menu for Avery Admin" })).toHaveText("AA");
 });
 
 test("the avatar menu closes with Escape and with a click outside", async ({ page }) => {
   await page.goto("/sign-in");
   await signIn(page, "staff@demo.test");
-  const avatar = page.getByRole("button", { name: "Account menu for Sam Staff" });
+  const avatar = page.getByRole("button", { name: "SS, account menu for Sam Staff" });
   await avatar.click();
   await expect(page.getByRole("menu")).toBeVisible();
   await expect(page.getByRole("menuitem", { name: "Manage account" })).toBeFocused();

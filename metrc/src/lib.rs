@@ -222,7 +222,7 @@ impl HttpMetrc {
     async fn get<T>(
         &self,
         state: StateCode,
-        url: reqwest::Url,
+        (endpoint, url): (Endpoint, reqwest::Url),
         license: Option<&LicenseNumber>,
         user_key: &MetrcUserKey,
         parse: impl Fn(&[u8]) -> Option<T>,
@@ -243,7 +243,10 @@ impl HttpMetrc {
                 .get(url.clone())
                 .basic_auth(vendor, Some(user_key.expose_secret()))
                 .send();
-            let failure = match tokio::time::timeout_at(deadline, attempt).await {
+            let started = Instant::now();
+            let answered = tokio::time::timeout_at(deadline, attempt).await;
+            observe(state, endpoint, started, answered.as_ref().map_err(|_| ()));
+            let failure = match answered {
                 Err(_) => return Err(MetrcError::Unavailable("deadline reached".into())),
                 Ok(Err(e)) => Retry::Unavailable(describe(&e)),
                 Ok(Ok(response)) => {
@@ -287,6 +290,7 @@ impl HttpMetrc {
     async fn post_once<T: serde::Serialize + Sync>(
         &self,
         state: StateCode,
+        endpoint: Endpoint,
         url: reqwest::Url,
         key: &MetrcUserKey,
         batch: &[T],
@@ -295,6 +299,7 @@ impl HttpMetrc {
             Ok(vendor) => vendor,
             Err(e) => return Posted::Refused(e),
         };
+        let started = Instant::now();
         let sent = self
             .http
             .post(url)
@@ -302,6 +307,7 @@ impl HttpMetrc {
             .json(batch)
             .send()
             .await;
+        observe(state, endpoint, started, Ok(&sent));
         let response = match sent {
             // Not connected at all: nothing reached METRC.
             Err(e) if e.is_connect() => {
@@ -358,7 +364,14 @@ impl HttpMetrc {
                 .filter(|v| v.is_object())
         };
         match self
-            .get(state, url, Some(license), key, found, deadline)
+            .get(
+                state,
+                (Endpoint::ReceiptLookup, url),
+                Some(license),
+                key,
+                found,
+                deadline,
+            )
             .await
         {
             Ok((200, Some(_))) => Lookup::Found,
@@ -375,7 +388,7 @@ impl HttpMetrc {
         &self,
         state: StateCode,
         key: &MetrcUserKey,
-        path: &[&str],
+        endpoint: Endpoint,
         license: &LicenseNumber,
         objects: &[T],
         lookup: Option<L>,
@@ -386,7 +399,11 @@ impl HttpMetrc {
         F: Future<Output = Lookup>,
     {
         let mut deliveries: Vec<Option<Delivery>> = vec![None; objects.len()];
-        let url = match self.url(state, path, &[("licenseNumber", license.as_str())]) {
+        let url = match self.url(
+            state,
+            endpoint.path(),
+            &[("licenseNumber", license.as_str())],
+        ) {
             Ok(url) => url,
             Err(e) => return vec![Delivery::NotSent(e); objects.len()],
         };
@@ -409,7 +426,10 @@ impl HttpMetrc {
                     continue;
                 }
                 let batch: Vec<&T> = pending.iter().map(|&i| &objects[i]).collect();
-                match self.post_once(state, url.clone(), key, &batch).await {
+                match self
+                    .post_once(state, endpoint, url.clone(), key, &batch)
+                    .await
+                {
                     Posted::Accepted => {
                         for &i in &pending {
                             deliveries[i] = Some(Delivery::Accepted);
@@ -515,6 +535,63 @@ pub enum Lookup {
     Unknown,
 }
 
+/// The METRC endpoints we call: a metric's label (never a path with a number in it) and, for a POST, the
+/// path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Facilities,
+    ReceiptLookup,
+    Receipts,
+    Adjustments,
+}
+
+impl Endpoint {
+    fn label(self) -> &'static str {
+        match self {
+            Endpoint::Facilities => "facilities",
+            Endpoint::ReceiptLookup => "receipt_lookup",
+            Endpoint::Receipts => "receipts",
+            Endpoint::Adjustments => "adjustments",
+        }
+    }
+
+    /// The path of a POST endpoint.
+    fn path(self) -> &'static [&'static str] {
+        match self {
+            Endpoint::Receipts => &["sales", "v2", "receipts"],
+            Endpoint::Adjustments => &["packages", "v2", "adjust"],
+            Endpoint::Facilities | Endpoint::ReceiptLookup => &[],
+        }
+    }
+}
+
+/// Counts one request to METRC by state, endpoint and what came back (`2xx` … `5xx`, `timeout`, or
+/// `error` for a connection that failed), and records how long METRC took to answer:
+/// `tc_metrc_requests_total` and `tc_metrc_request_duration_seconds` (README, "Metrics").
+fn observe(
+    state: StateCode,
+    endpoint: Endpoint,
+    started: Instant,
+    answer: Result<&Result<reqwest::Response, reqwest::Error>, ()>,
+) {
+    let class = match answer {
+        Err(()) => "timeout",
+        Ok(Err(e)) if e.is_timeout() => "timeout",
+        Ok(Err(_)) => "error",
+        Ok(Ok(response)) => match response.status().as_u16() {
+            200..=299 => "2xx",
+            300..=399 => "3xx",
+            400..=499 => "4xx",
+            _ => "5xx",
+        },
+    };
+    let (state, endpoint) = (state.code(), endpoint.label());
+    metrics::counter!("tc_metrc_requests_total", "state" => state, "endpoint" => endpoint, "status" => class)
+        .increment(1);
+    metrics::histogram!("tc_metrc_request_duration_seconds", "state" => state, "endpoint" => endpoint)
+        .record(started.elapsed().as_secs_f64());
+}
+
 /// Why a GET is tried again.
 #[derive(Debug)]
 enum Retry {
@@ -585,7 +662,14 @@ impl Metrc for HttpMetrc {
         let url = self.url(state, &["facilities", "v2", ""], &[])?;
         let deadline = self.deadline();
         let (status, reached) = self
-            .get(state, url, None, key, facilities::parse, deadline)
+            .get(
+                state,
+                (Endpoint::Facilities, url),
+                None,
+                key,
+                facilities::parse,
+                deadline,
+            )
             .await?;
         match (status, reached) {
             (200, Some(reached)) => {
@@ -620,7 +704,7 @@ impl Metrc for HttpMetrc {
         self.send(
             state,
             key,
-            &["sales", "v2", "receipts"],
+            Endpoint::Receipts,
             license,
             receipts,
             Some(lookup),
@@ -639,7 +723,7 @@ impl Metrc for HttpMetrc {
         self.send(
             state,
             key,
-            &["packages", "v2", "adjust"],
+            Endpoint::Adjustments,
             license,
             adjustments,
             no_lookup,

@@ -10,7 +10,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post, put};
 use shared::api::{ApiError, ErrorCode, paths};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,6 +34,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
+    /// `METRICS_ADDR`'s listener, when metrics are on.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     /// On SQLite, the lock that keeps a second server process off this database while this one runs.
     _sqlite_lock: Option<std::fs::File>,
@@ -81,6 +83,14 @@ impl Application {
                 addr: config.bind_addr,
                 source,
             })?;
+        let metrics_listener = match config.metrics_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
         let metrc = metrc::HttpMetrc::new(config.metrc.clone())
             .map_err(|e| StartError::Metrc(e.to_string()))?;
         // Reports held because a stored key could not be read get another chance with this start's
@@ -104,6 +114,7 @@ impl Application {
         };
         Ok(Application {
             listener,
+            metrics_listener,
             state,
             _sqlite_lock: sqlite_lock,
         })
@@ -144,6 +155,15 @@ impl Application {
                 crate::keys::health::run(state.clone())
             })
         };
+        let _metrics = self.metrics_listener.map(|listener| {
+            crate::metrics::handle();
+            let router = crate::metrics::router(self.state.clone());
+            crate::supervise::AbortOnDrop::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            })
+        });
         let router = router(self.state)?;
         let addr = self.listener.local_addr().ok();
         let served = axum::serve(
@@ -210,6 +230,8 @@ fn router(state: AppState) -> Result<Router, StartError> {
             post(auth::sign_in).delete(auth::sign_out),
         )
         .route(paths::ME, get(auth::me))
+        .route(paths::MY_PASSWORD, put(auth::change_password))
+        .route(paths::MY_SESSIONS, delete(auth::sign_out_everywhere))
         .route("/healthz", get(crate::probes::healthz))
         .route("/readyz", get(crate::probes::readyz))
         .route(paths::SALES, post(crate::reports::record_sale))
@@ -268,7 +290,8 @@ fn router(state: AppState) -> Result<Router, StartError> {
         .fallback(ServeFile::new(index));
 
     // The admin bundle (its own WebAssembly, so staff never download it): the admin pages under /admin/
-    // the set-password page a new user's link opens, and the Register page.
+    // the set-password page a new user's link opens, the Register page and Manage account > Password &
+    // sessions.
     let admin_dir = config.static_dir.join("admin");
     let admin_index = admin_dir.join("index.html");
     let admin_client = ServeDir::new(&admin_dir)
@@ -280,6 +303,7 @@ fn router(state: AppState) -> Result<Router, StartError> {
         .nest_service("/admin", admin_client)
         .route_service("/set-password", ServeFile::new(&admin_index))
         .route_service("/register", ServeFile::new(&admin_index))
+        .route_service("/account/security", ServeFile::new(&admin_index))
         .fallback_service(client)
         .layer(
             ServiceBuilder::new()

@@ -2,6 +2,7 @@
 
 use crate::AppState;
 use crate::accounts;
+use crate::audit::{self, Entry};
 use crate::error::{ApiJson, AppError};
 use crate::passwords;
 use crate::rate_limit;
@@ -11,7 +12,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum_extra::extract::CookieJar;
-use shared::api::{Me, SignInRequest};
+use shared::api::{ChangePasswordRequest, FieldError, Me, SignInRequest};
 use std::net::SocketAddr;
 
 /// The one answer to a wrong email or a wrong password, so neither reveals whether an account exists.
@@ -43,6 +44,7 @@ pub async fn sign_in(
         Some(candidate) if password_ok => candidate.user,
         _ => {
             tracing::info!(address, "sign-in failed");
+            metrics::counter!("tc_sign_in_failures_total").increment(1);
             return Err(AppError::InvalidCredentials(WRONG_EMAIL_OR_PASSWORD));
         }
     };
@@ -89,6 +91,126 @@ pub async fn sign_out(
     if let Some(token) = sessions::token_from(&jar, &state.config) {
         sessions::end(&state.db, &token).await?;
     }
+    Ok((
+        StatusCode::NO_CONTENT,
+        jar.add(sessions::removal_cookie(&state.config)),
+    ))
+}
+
+/// A new password (set through a link or changed) that is too common: refused, saying why.
+pub fn refuse_common(password: &str) -> Result<(), AppError> {
+    if passwords::is_common(password) {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "password",
+            shared::admin::messages::COMMON_PASSWORD,
+        )]));
+    }
+    Ok(())
+}
+
+/// `PUT /api/me/password`: the current password proves it is the user (a wrong one counts as a failed
+/// sign-in, so a session left open cannot be used to guess it); the new one replaces it, every other
+/// session of the user ends, any pending reset link stops working, and the audit log records it.
+pub async fn change_password(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<ChangePasswordRequest>,
+) -> Result<impl IntoResponse, AppError> {
+    let password = body.parse().map_err(AppError::Validation)?.to_owned();
+    refuse_common(&password)?;
+    let this_session =
+        sessions::token_from(&jar, &state.config).ok_or(AppError::Unauthenticated)?;
+    let email = shared::Email::parse(&user.email).map_err(|_| AppError::Unauthenticated)?;
+    let address = client_address(&state.config, &headers, peer);
+    let slot = rate_limit::reserve_sign_in_failure(
+        &state.db,
+        &state.config.sign_in_limits,
+        &email,
+        &address,
+    )
+    .await?;
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1 AND active")
+            .bind(user.id)
+            .fetch_optional(&state.db.pool)
+            .await?
+            .flatten();
+    if !passwords::verify(body.current.clone(), stored.clone()).await {
+        tracing::info!(
+            user_id = user.id,
+            "password change refused: wrong current password"
+        );
+        return Err(AppError::Validation(vec![FieldError::new(
+            "current",
+            "Your current password is not correct. Nothing was changed.",
+        )]));
+    }
+    rate_limit::release_sign_in_failure(&state.db, slot, &email).await?;
+    let hash = passwords::hash(password).await?;
+    let mut tx = state.db.begin_write().await?;
+    // Only over the password just checked: a reset that landed meanwhile is not silently undone.
+    let changed = sqlx::query(
+        "UPDATE users SET password_hash = $1 WHERE id = $2 AND active AND password_hash = $3",
+    )
+    .bind(&hash)
+    .bind(user.id)
+    .bind(stored.unwrap_or_default())
+    .execute(&mut *tx)
+    .await?;
+    if changed.rows_affected() != 1 {
+        return Err(AppError::Conflict(
+            "Your password was changed elsewhere meanwhile. Nothing was changed; sign in again with the new one."
+                .to_owned(),
+        ));
+    }
+    let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+        .bind(user.id)
+        .bind(sessions::hash_token(&this_session))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    sqlx::query("DELETE FROM password_setups WHERE user_id = $1")
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut tx,
+        &Entry::by(&user, None, "password_changed", "saved")
+            .detail(format!("{ended} other session(s) ended")),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(user_id = user.id, ended, "password changed");
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::CACHE_CONTROL, "no-store")],
+    ))
+}
+
+/// `DELETE /api/me/sessions`: "Sign out everywhere" — every session of the user ends, this one too;
+/// audited.
+pub async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    CurrentUser(user): CurrentUser,
+) -> Result<impl IntoResponse, AppError> {
+    let mut tx = state.db.begin_write().await?;
+    let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    audit::record(
+        &mut tx,
+        &Entry::by(&user, None, "signed_out_everywhere", "saved")
+            .detail(format!("{ended} session(s) ended")),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(user_id = user.id, ended, "signed out everywhere");
     Ok((
         StatusCode::NO_CONTENT,
         jar.add(sessions::removal_cookie(&state.config)),

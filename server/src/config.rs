@@ -52,6 +52,9 @@ pub struct Config {
     /// How late a background worker's heartbeat may be before `/readyz` answers 503
     /// (`READY_HEARTBEAT_SLACK_SECS`, default 120): each worker says when it will beat next.
     pub heartbeat_slack: Duration,
+    /// Where Prometheus scrapes `GET /metrics` (`METRICS_ADDR`, e.g. `127.0.0.1:9100`); no metrics
+    /// listener when unset. A port of its own, so the metrics are never on the public one.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for Config {
@@ -81,6 +84,7 @@ impl std::fmt::Debug for Config {
             .field("outbox", &self.outbox)
             .field("health", &self.health)
             .field("heartbeat_slack", &self.heartbeat_slack)
+            .field("metrics_addr", &self.metrics_addr)
             .finish()
     }
 }
@@ -341,6 +345,10 @@ impl Config {
         };
 
         let heartbeat_slack = seconds("READY_HEARTBEAT_SLACK_SECS", 120)?;
+        let metrics_addr = match get("METRICS_ADDR") {
+            Some(_) => Some(parse_or::<SocketAddr>(&get, "METRICS_ADDR", None)?),
+            None => None,
+        };
 
         Ok(Config {
             bind_addr,
@@ -360,6 +368,7 @@ impl Config {
             outbox,
             health,
             heartbeat_slack,
+            metrics_addr,
         })
     }
 }

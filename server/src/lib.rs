@@ -18,6 +18,7 @@ pub mod error;
 pub mod hooks;
 pub mod keys;
 pub mod licenses;
+pub mod metrics;
 pub mod passwords;
 pub mod probes;
 pub mod rate_limit;

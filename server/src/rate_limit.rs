@@ -60,10 +60,20 @@ pub async fn reserve_sign_in_failure(
             let wait_secs = oldest.map_or(window, |t| t + window - now).max(1);
             let minutes = (wait_secs + 59) / 60;
             let plural = if minutes == 1 { "" } else { "s" };
-            return Err(AppError::RateLimited(format!(
-                "Too many failed sign-in attempts. Try again in {minutes} minute{plural}, or ask your \
-                 administrator to reset your password."
-            )));
+            metrics::counter!("tc_sign_in_lockouts_total", "by" => if column == "email" { "account" } else { "address" })
+                .increment(1);
+            return Err(AppError::RateLimited(if column == "email" {
+                format!(
+                    "Too many failed sign-in attempts for this account. Try again in {minutes} \
+                     minute{plural}, or ask your administrator for a password reset link: with it you \
+                     choose a new password and can sign in at once."
+                )
+            } else {
+                format!(
+                    "Too many failed sign-in attempts from this network. Try again in {minutes} \
+                     minute{plural}."
+                )
+            }));
         }
     }
     let id: i64 = sqlx::query_scalar(

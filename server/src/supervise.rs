@@ -34,16 +34,35 @@ impl Heartbeat {
 }
 
 /// The heartbeats of this process's background tasks.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Heartbeats {
     pub outbox: Heartbeat,
     pub health: Heartbeat,
+    /// When the tasks were set up (unix seconds): a task that never beat is late since then.
+    pub started_at: i64,
+}
+
+impl Default for Heartbeats {
+    fn default() -> Self {
+        Heartbeats {
+            outbox: Heartbeat::default(),
+            health: Heartbeat::default(),
+            started_at: crate::db::now_unix(),
+        }
+    }
 }
 
 /// A task that is aborted when this is dropped: a supervisor, and what it supervises, live exactly as long
 /// as their owner (the serving server, whether it stops, fails to start, or is itself dropped).
 #[derive(Debug)]
 pub struct AbortOnDrop(JoinHandle<()>);
+
+impl AbortOnDrop {
+    /// Spawns a task that lives as long as the guard.
+    pub fn spawn(task: impl Future<Output = ()> + Send + 'static) -> AbortOnDrop {
+        AbortOnDrop(tokio::spawn(task))
+    }
+}
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

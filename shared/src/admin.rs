@@ -311,6 +311,33 @@ impl std::fmt::Debug for SetupLink {
     }
 }
 
+/// What is wrong with a new password and its confirmation, by field (`password`, `confirm`): the rules
+/// every new password meets, however it is set. (The server also refuses common passwords, from a list
+/// it alone holds: `server/src/passwords.rs`.)
+pub fn new_password_errors(password: &str, confirm: &str) -> Vec<FieldError> {
+    let length = password.chars().count();
+    let problem = if length < MIN_PASSWORD_LEN {
+        Some(format!(
+            "Choose a password of at least {MIN_PASSWORD_LEN} characters."
+        ))
+    } else if length > crate::api::MAX_PASSWORD_LEN {
+        Some(format!(
+            "A password has at most {} characters.",
+            crate::api::MAX_PASSWORD_LEN
+        ))
+    } else {
+        None
+    };
+    let mut errors: Vec<FieldError> = problem
+        .map(|p| FieldError::new("password", p))
+        .into_iter()
+        .collect();
+    if confirm != password {
+        errors.push(FieldError::new("confirm", "The two passwords differ."));
+    }
+    errors
+}
+
 /// `POST /api/password-setup`: the token of a set-up link and the chosen password. Its `Debug` shows
 /// none of them.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -333,26 +360,7 @@ impl std::fmt::Debug for SetPasswordRequest {
 impl SetPasswordRequest {
     /// The password, if it is acceptable and both fields agree.
     pub fn parse(&self) -> Result<&str, Vec<FieldError>> {
-        let length = self.password.chars().count();
-        let problem = if length < MIN_PASSWORD_LEN {
-            Some(format!(
-                "Choose a password of at least {MIN_PASSWORD_LEN} characters."
-            ))
-        } else if length > crate::api::MAX_PASSWORD_LEN {
-            Some(format!(
-                "A password has at most {} characters.",
-                crate::api::MAX_PASSWORD_LEN
-            ))
-        } else {
-            None
-        };
-        let mut errors: Vec<FieldError> = problem
-            .map(|p| FieldError::new("password", p))
-            .into_iter()
-            .collect();
-        if self.confirm != self.password {
-            errors.push(FieldError::new("confirm", "The two passwords differ."));
-        }
+        let errors = new_password_errors(&self.password, &self.confirm);
         if errors.is_empty() {
             Ok(&self.password)
         } else {
@@ -526,6 +534,15 @@ pub mod messages {
     pub const LINK_EXPIRED: &str =
         "This link has expired or was already used. Ask your administrator for a new one.";
     pub const PASSWORD_SET: &str = "Your password is set. Sign in with your email and it.";
+    /// What a password reset link does, asked before it is issued.
+    pub fn reset_warning(name: &str) -> String {
+        format!(
+            "{name} is signed out everywhere at once. You get a one-time link to give them: with it they choose a new password, and their old one stops working."
+        )
+    }
+    pub const PASSWORD_CHANGED: &str =
+        "Your password is changed. You were signed out everywhere else.";
+    pub const COMMON_PASSWORD: &str = "This password is one of the most common passwords (or one with only digits or symbols added), so it is among the first an attacker tries. Choose another — a few unrelated words make a strong one.";
     pub const LAST_ADMIN: &str = "Your organization needs at least one active administrator. Make another user an administrator first.";
 
     pub fn default_key_invalid(state: StateCode) -> String {

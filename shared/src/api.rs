@@ -25,8 +25,12 @@ pub mod paths {
     pub const ADJUSTMENTS: &str = "/api/adjustments";
     pub const REPORTS: &str = "/api/reports";
 
-    /// `POST` the password chosen through a one-time set-up link.
+    /// `POST` the password chosen through a one-time set-up or reset link.
     pub const PASSWORD_SETUP: &str = "/api/password-setup";
+    /// `PUT`: the signed-in user changes their password (every other session of theirs ends).
+    pub const MY_PASSWORD: &str = "/api/me/password";
+    /// `DELETE`: "Sign out everywhere" — every session of the signed-in user, this one included.
+    pub const MY_SESSIONS: &str = "/api/me/sessions";
 
     /// Admins only: `GET` the organization's licenses, `POST` a new one; `PUT /{id}` changes one.
     pub const ADMIN_LICENSES: &str = "/api/admin/licenses";
@@ -56,6 +60,11 @@ pub mod paths {
 
     pub fn admin_setup_link(id: i64) -> String {
         format!("{ADMIN_USERS}/{id}/setup-link")
+    }
+
+    /// `POST`: a one-time password reset link for a user who has a password.
+    pub fn admin_reset_link(id: i64) -> String {
+        format!("{ADMIN_USERS}/{id}/reset-link")
     }
 
     pub fn default_key(state: crate::StateCode) -> String {
@@ -210,6 +219,54 @@ impl SignInRequest {
     }
 }
 
+/// `PUT /api/me/password`: the current password and the new one, twice. Its `Debug` shows none of them.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangePasswordRequest {
+    pub current: String,
+    pub password: String,
+    pub confirm: String,
+}
+
+impl std::fmt::Debug for ChangePasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangePasswordRequest")
+            .field("current", &crate::redacted(&self.current))
+            .field("password", &crate::redacted(&self.password))
+            .field("confirm", &crate::redacted(&self.confirm))
+            .finish()
+    }
+}
+
+impl ChangePasswordRequest {
+    /// The new password, if the current one is given and the new one meets the rules and differs from it.
+    pub fn parse(&self) -> Result<&str, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if self.current.is_empty() {
+            errors.push(FieldError::new("current", "Enter your current password."));
+        } else if self.current.chars().count() > MAX_PASSWORD_LEN {
+            errors.push(FieldError::new(
+                "current",
+                format!("A password has at most {MAX_PASSWORD_LEN} characters."),
+            ));
+        }
+        errors.extend(crate::admin::new_password_errors(
+            &self.password,
+            &self.confirm,
+        ));
+        if errors.is_empty() && self.password == self.current {
+            errors.push(FieldError::new(
+                "password",
+                "Choose a password different from your current one.",
+            ));
+        }
+        if errors.is_empty() {
+            Ok(&self.password)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
 /// `GET /api/me` (and the answer to a successful sign-in): who is signed in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Me {
@@ -258,6 +315,41 @@ mod tests {
         .expect("valid");
         assert_eq!(ok.email.as_str(), "staff@demo.test");
         assert_eq!(ok.password, " spaced password ");
+    }
+
+    #[test]
+    fn a_password_change_names_each_problem_and_never_shows_a_password() {
+        let request = |current: &str, password: &str, confirm: &str| ChangePasswordRequest {
+            current: current.into(),
+            password: password.into(),
+            confirm: confirm.into(),
+        };
+        let fields = |r: ChangePasswordRequest| -> Vec<String> {
+            r.parse()
+                .expect_err("refused")
+                .into_iter()
+                .map(|e| e.field)
+                .collect()
+        };
+        assert_eq!(
+            fields(request("", "short", "other")),
+            ["current", "password", "confirm"]
+        );
+        assert_eq!(
+            fields(request(
+                "same password 1",
+                "same password 1",
+                "same password 1"
+            )),
+            ["password"]
+        );
+        let good = request("old password 1", "new password 22", "new password 22");
+        assert_eq!(good.parse(), Ok("new password 22"));
+        let shown = format!("{good:?}");
+        assert!(
+            !shown.contains("password 1") && !shown.contains("password 22"),
+            "{shown}"
+        );
     }
 
     #[test]

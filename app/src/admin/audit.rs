@@ -1,75 +1,91 @@
 //! Organization Management > Audit log: credential and configuration changes, newest first — who, when,
 //! what, the result — filterable by user and by license. Never a key: at most its last four characters.
 
-use super::{Loaded, OrganizationTabs, get};
-use crate::components::toasts::use_toasts;
+use super::{Loaded, OrganizationTabs};
+use crate::api::{Method, call};
 use crate::pages::credentials::local_time;
+use js_sys::{Array, Reflect};
 use leptos::prelude::*;
-use shared::admin::{AuditPage, AuditView, LicensesAdminPage, UsersAdminPage};
+use leptos::wasm_bindgen::{JsCast, JsValue};
+use shared::admin::{AuditPage, LicensesAdminPage, UsersAdminPage};
 use shared::api::paths;
 
 #[component]
 pub fn AuditTab() -> impl IntoView {
-    let toasts = use_toasts();
-    let users = Loaded::<UsersAdminPage>::new(paths::ADMIN_USERS);
-    let licenses = Loaded::<LicensesAdminPage>::new(paths::ADMIN_LICENSES);
+    let users = Loaded::<UsersAdminPage>::fixed(paths::ADMIN_USERS);
+    let licenses = Loaded::<LicensesAdminPage>::fixed(paths::ADMIN_LICENSES);
     let user = RwSignal::new(String::new());
     let license = RwSignal::new(String::new());
-    let entries = RwSignal::new(Vec::<AuditView>::new());
-    let next_before = RwSignal::new(None::<i64>);
     let filter = move || {
         let mut query = Vec::new();
-        if !user.get_untracked().is_empty() {
-            query.push(format!("user={}", user.get_untracked()));
+        if !user.read().is_empty() {
+            query.push(format!("user={}", user.read()));
         }
-        if !license.get_untracked().is_empty() {
-            query.push(format!("license={}", license.get_untracked()));
+        if !license.read().is_empty() {
+            query.push(format!("license={}", license.read()));
         }
-        query
+        query.join("&")
     };
-    // Loads the first page for the filters (`before = None`) or the next older page.
-    let load = move |before: Option<i64>| {
-        let mut query = filter();
-        if let Some(before) = before {
-            query.push(format!("before={before}"));
-        }
-        let url = format!("{}?{}", paths::ADMIN_AUDIT, query.join("&"));
-        leptos::task::spawn_local(async move {
-            match get::<AuditPage>(&url).await {
-                Ok(page) => {
-                    if before.is_some() {
-                        entries.update(|e| e.extend(page.entries));
-                    } else {
-                        entries.set(page.entries);
-                    }
-                    next_before.set(page.next_before);
-                }
-                Err(e) => toasts.error(e.message),
+    // The older pages shown below the first ("Older entries"): their cursors, with the filters they were
+    // loaded under — other filters start again from the first page.
+    let older = RwSignal::new((String::new(), Vec::<i64>::new()));
+    let log = Loaded::<AuditPage>::by(move || {
+        let filter = filter();
+        let cursors = older.with(|(f, c)| if *f == filter { c.clone() } else { Vec::new() });
+        async move {
+            let url = |before: Option<i64>| match before {
+                Some(before) => format!("{}?{filter}&before={before}", paths::ADMIN_AUDIT),
+                None => format!("{}?{filter}", paths::ADMIN_AUDIT),
+            };
+            // The first page with each older page's entries added, and the last page's cursor.
+            let log = call(Method::GET, &url(None), None).await?;
+            for before in cursors {
+                let page = call(Method::GET, &url(Some(before)), None).await?;
+                let entries = |v: &JsValue| {
+                    Reflect::get(v, &"entries".into())
+                        .ok()
+                        .and_then(|e| e.dyn_into::<Array>().ok())
+                };
+                let joined = entries(&log).zip(entries(&page)).map(|(a, b)| a.concat(&b));
+                let next = Reflect::get(&page, &"next_before".into()).ok();
+                let (Some(joined), Some(next)) = (joined, next) else {
+                    return Err(crate::api::unreadable_answer());
+                };
+                let _ = Reflect::set(&log, &"entries".into(), &joined);
+                let _ = Reflect::set(&log, &"next_before".into(), &next);
             }
+            Ok(log)
+        }
+    });
+    let show_older = move |before: i64| {
+        let filter = untrack(filter);
+        older.update(|(f, cursors)| {
+            if *f != filter {
+                *f = filter;
+                cursors.clear();
+            }
+            cursors.push(before);
         });
     };
-    Effect::new(move |_| {
-        user.track();
-        license.track();
-        load(None);
-    });
+    let entries = move || log.data().map(|l| l.entries).unwrap_or_default();
     view! {
         <OrganizationTabs/>
         <section aria-labelledby="audit-title">
             <h2 id="audit-title">"Audit log"</h2>
             {users.error_view()}
+            {log.error_view()}
             <div class="filters">
                 <label for="audit-user">"User"</label>
                 <select id="audit-user" bind:value=user>
                     <option value="">"Everyone"</option>
-                    {move || users.data.get().map(|p| p.users.into_iter().map(|u| view! {
+                    {move || users.data().map(|p| p.users.into_iter().map(|u| view! {
                         <option value=u.id.to_string()>{format!("{} <{}>", u.display_name, u.email)}</option>
                     }).collect_view())}
                 </select>
                 <label for="audit-license">"License"</label>
                 <select id="audit-license" bind:value=license>
                     <option value="">"Every license"</option>
-                    {move || licenses.data.get().map(|p| p.licenses.into_iter().map(|l| view! {
+                    {move || licenses.data().map(|p| p.licenses.into_iter().map(|l| view! {
                         <option value=l.id.to_string()>{format!("{} — {}", l.number, l.name)}</option>
                     }).collect_view())}
                 </select>
@@ -87,7 +103,7 @@ pub fn AuditTab() -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    {move || entries.get().into_iter().map(|e| view! {
+                    {move || entries().into_iter().map(|e| view! {
                         <tr>
                             <td>{local_time(e.at)}</td>
                             <td>{e.actor}</td>
@@ -100,9 +116,9 @@ pub fn AuditTab() -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
-            {move || entries.read().is_empty().then(|| view! { <p class="muted">"Nothing recorded for these filters."</p> })}
-            {move || next_before.get().map(|before| view! {
-                <button type="button" class="secondary" on:click=move |_| load(Some(before))>"Older entries"</button>
+            {move || log.data().is_some_and(|l| l.entries.is_empty()).then(|| view! { <p class="muted">"Nothing recorded for these filters."</p> })}
+            {move || log.data().and_then(|l| l.next_before).map(|before| view! {
+                <button type="button" class="secondary" on:click=move |_| show_older(before)>"Older entries"</button>
             })}
         </section>
     }

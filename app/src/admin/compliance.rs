@@ -44,7 +44,7 @@ fn age(seconds: i64) -> String {
 #[component]
 pub fn CompliancePage() -> impl IntoView {
     let toasts = use_toasts();
-    let page = Loaded::<CompliancePage>::new(paths::ADMIN_COMPLIANCE);
+    let page = Loaded::<CompliancePage>::fixed(paths::ADMIN_COMPLIANCE);
     let license_filter = RwSignal::new(String::new());
     let status_filter = RwSignal::new(String::new());
     let now = (js_sys::Date::now() / 1000.0) as i64;
@@ -62,11 +62,13 @@ pub fn CompliancePage() -> impl IntoView {
                 match crate::api::body(&ResendRequest {
                     checked_not_in_metrc: true,
                 }) {
-                    Ok(body) => crate::api::call("POST", &url, Some(body)).await.map(drop),
+                    Ok(body) => crate::api::call(crate::api::Method::POST, &url, Some(body))
+                        .await
+                        .map(drop),
                     Err(e) => Err(e),
                 }
             } else {
-                send_empty("POST", &url).await
+                send_empty(crate::api::Method::POST, &url).await
             };
             match sent {
                 Ok(()) => toasts.success(done),
@@ -103,8 +105,7 @@ pub fn CompliancePage() -> impl IntoView {
     });
     let licenses = move || {
         let mut numbers: Vec<String> = page
-            .data
-            .read()
+            .data()
             .iter()
             .flat_map(|p| {
                 p.reports
@@ -123,7 +124,7 @@ pub fn CompliancePage() -> impl IntoView {
         <section aria-labelledby="counts-title">
             <h2 id="counts-title">"By reason"</h2>
             <ul aria-label="Counts by reason">
-                {move || page.data.get().map(|p| p.counts.into_iter().map(|(reason, n)| view! {
+                {move || page.data().map(|p| p.counts.into_iter().map(|(reason, n)| view! {
                     <li>{format!("{reason}: {n}")}</li>
                 }).collect_view())}
             </ul>
@@ -159,7 +160,7 @@ pub fn CompliancePage() -> impl IntoView {
                 {move || {
                     let only = license_filter.get();
                     let status = status_filter.get();
-                    page.data.get().map(|p| p.reports.into_iter()
+                    page.data().map(|p| p.reports.into_iter()
                         .filter(|r| only.is_empty() || r.report.license_number.as_str() == only)
                         .filter(|r| status.is_empty() || r.report.status.code() == status)
                         .map(|r| {
@@ -167,10 +168,12 @@ pub fn CompliancePage() -> impl IntoView {
                             let title = what(&r);
                             let (r1, r2, r3) = (r.clone(), r.clone(), r.clone());
                             let check = needs_check(&r);
-                            let (t1, t2, t3) = (title.clone(), title.clone(), title.clone());
+                            let t1 = title.clone();
+                            // Each button is named by its text; the row's report describes it.
+                            let row_id = format!("report-{id}");
                             view! {
                                 <tr>
-                                    <th scope="row">{title.clone()}</th>
+                                    <th scope="row" id=row_id.clone()>{title.clone()}</th>
                                     <td>{r.report.license_number.to_string()}</td>
                                     <td>{r.user.clone()}</td>
                                     <td title=local_time(r.report.recorded_at)>{age(now - r.report.recorded_at)}</td>
@@ -178,7 +181,7 @@ pub fn CompliancePage() -> impl IntoView {
                                     <td>{r.report.status.label()}</td>
                                     <td>{r.report.reason.clone().unwrap_or_default()}</td>
                                     <td class="actions">
-                                        <button type="button" class="link" aria-label=format!("Resend {t1}")
+                                        <button type="button" class="link" aria-describedby=row_id.clone()
                                             on:click=move |_| if check {
                                                 checking.set(Some((r3.clone(), false)));
                                                 check_open.set(true);
@@ -187,7 +190,7 @@ pub fn CompliancePage() -> impl IntoView {
                                             }>
                                             "Resend"
                                         </button>
-                                        <button type="button" class="link" aria-label=format!("Resend {t2} with default key")
+                                        <button type="button" class="link" aria-describedby=row_id.clone()
                                             on:click=move |_| if needs_check(&r1) {
                                                 checking.set(Some((r1.clone(), true)));
                                                 check_open.set(true);
@@ -197,7 +200,7 @@ pub fn CompliancePage() -> impl IntoView {
                                             }>
                                             "Resend with default key"
                                         </button>
-                                        <button type="button" class="link danger" aria-label=format!("Dismiss {t3}")
+                                        <button type="button" class="link danger" aria-describedby=row_id.clone()
                                             on:click=move |_| dismissing.set(Some(r2.clone()))>
                                             "Dismiss"
                                         </button>
@@ -208,7 +211,7 @@ pub fn CompliancePage() -> impl IntoView {
                 }}
             </tbody>
         </table>
-        {move || page.data.read().as_ref().is_some_and(|p| p.reports.is_empty()).then(|| view! {
+        {move || page.data().is_some_and(|p| p.reports.is_empty()).then(|| view! {
             <p class="muted">"Every report has reached METRC."</p>
         })}
         <ConfirmDialog
@@ -263,7 +266,12 @@ fn DismissForm(
         let checked = request.parse().map(drop).map(|()| request);
         submit(busy, errors, toasts, checked, move |request| async move {
             let body = crate::api::body(&request)?;
-            crate::api::call("POST", &paths::compliance_action(id, "dismiss"), Some(body)).await?;
+            crate::api::call(
+                crate::api::Method::POST,
+                &paths::compliance_action(id, "dismiss"),
+                Some(body),
+            )
+            .await?;
             toasts.success("Report dismissed.");
             dismissing.set(None);
             on_done.run(());

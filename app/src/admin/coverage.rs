@@ -11,23 +11,22 @@ use shared::api::paths;
 pub fn CoverageTab() -> impl IntoView {
     let page_number = RwSignal::new(1_i64);
     let fallback_only = RwSignal::new(false);
-    let coverage = Loaded::<CoveragePage>::idle();
-    Effect::new(move |_| {
-        coverage.load(format!(
+    let coverage = Loaded::<CoveragePage>::new(move || {
+        format!(
             "{}?page={}&fallback={}",
             paths::ADMIN_COVERAGE,
             page_number.get(),
             fallback_only.get()
-        ));
+        )
     });
-    let pages = move || coverage.data.read().as_ref().map_or(1, |c| c.pages);
+    let pages = move || coverage.data().map_or(1, |c| c.pages);
     view! {
         <OrganizationTabs/>
         <section aria-labelledby="coverage-title">
             <h2 id="coverage-title">"Coverage"</h2>
             <p class="muted">"Whose METRC key each active user's sales and adjustments are reported under, per active, tracked license. A report under the default key names the key holder in METRC, not the user."</p>
             {coverage.error_view()}
-            {move || coverage.data.get().map(|c| view! {
+            {move || coverage.data().map(|c| view! {
                 <table class="admin-table" aria-label="Coverage per license">
                     <thead>
                         <tr>
@@ -58,7 +57,7 @@ pub fn CoverageTab() -> impl IntoView {
                     }/>
                 "Only users who fall back to a default key"
             </label>
-            {move || coverage.data.get().map(|c| view! {
+            {move || coverage.data().map(|c| view! {
                 <table class="admin-table coverage" aria-label="Coverage per user">
                     <thead>
                         <tr>

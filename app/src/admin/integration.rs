@@ -16,9 +16,9 @@ use shared::api::{FieldError, paths};
 
 #[component]
 pub fn ConfigPage() -> impl IntoView {
-    let page = Loaded::<IntegrationPage>::new(paths::ADMIN_INTEGRATION);
+    let page = Loaded::<IntegrationPage>::fixed(paths::ADMIN_INTEGRATION);
     // The licenses as Organization Management has them: what a change of their tracked flag sends.
-    let licenses = Loaded::<LicensesAdminPage>::new(paths::ADMIN_LICENSES);
+    let licenses = Loaded::<LicensesAdminPage>::fixed(paths::ADMIN_LICENSES);
     let reload = Callback::new(move |()| {
         page.reload();
         licenses.reload();
@@ -31,7 +31,7 @@ pub fn ConfigPage() -> impl IntoView {
             <h3>"Metrc API Key & State Tracking Licenses"</h3>
             <p class="muted">"Sales and adjustments by users without their own credential for a license are reported with the state's default key: METRC then records them under the key holder's name."</p>
             {page.error_view()}
-            {move || page.data.get().map(|p| p.states.into_iter().map(|s| view! {
+            {move || page.data().map(|p| p.states.into_iter().map(|s| view! {
                 <StateCard state=s licenses changes on_change=reload/>
             }).collect_view())}
             {changes.dialog("untrack-license", "Take this license out of use?", "Yes, continue")}
@@ -70,7 +70,8 @@ fn StateCard(
         };
         let checked = request.parse().map(|_| request);
         submit(busy, errors, toasts, checked, move |request| async move {
-            let _: StateIntegration = send("PUT", &paths::default_key(us), &request).await?;
+            let _: StateIntegration =
+                send(crate::api::Method::PUT, &paths::default_key(us), &request).await?;
             toasts.success(messages::DEFAULT_KEY_SAVED);
             key.set(String::new());
             on_change.run(());
@@ -80,7 +81,7 @@ fn StateCard(
     let remove = move |()| {
         busy.set(true);
         leptos::task::spawn_local(async move {
-            match send_empty("DELETE", &paths::default_key(us)).await {
+            match send_empty(crate::api::Method::DELETE, &paths::default_key(us)).await {
                 Ok(()) => {
                     toasts.success(messages::DEFAULT_KEY_REMOVED);
                     on_change.run(());
@@ -125,9 +126,9 @@ fn StateCard(
                         if l.active { "" } else { " (inactive)" });
                     let (tracked, number) = (l.tracked, l.number.clone());
                     let toggle = move |_| {
-                        let found = licenses.data.with_untracked(|p| {
-                            p.as_ref().and_then(|p| p.licenses.iter().find(|l| l.id == id).cloned())
-                        });
+                        let found = licenses
+                            .data_untracked()
+                            .and_then(|p| p.licenses.into_iter().find(|l| l.id == id));
                         if let Some(license) = found {
                             request_change(changes, &license, !tracked, license.active);
                         }

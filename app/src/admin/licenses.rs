@@ -15,7 +15,7 @@ use shared::state::METRC_STATES;
 
 #[component]
 pub fn OrganizationManagement() -> impl IntoView {
-    let page = Loaded::<LicensesAdminPage>::new(paths::ADMIN_LICENSES);
+    let page = Loaded::<LicensesAdminPage>::fixed(paths::ADMIN_LICENSES);
     let reload = move || page.reload();
 
     // The license whose name, type and time zone are being edited.
@@ -44,7 +44,7 @@ pub fn OrganizationManagement() -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    {move || page.data.get().map(|p| p.licenses).unwrap_or_default().into_iter().map(|license| {
+                    {move || page.data().map(|p| p.licenses).unwrap_or_default().into_iter().map(|license| {
                         let (tracked, active) = (license.tracked, license.active);
                         let status = match (active, tracked) {
                             (false, _) => "Inactive",
@@ -139,7 +139,8 @@ fn EditLicense(
         let checked = request.parse().map(|_| request);
         let id = license.id;
         submit(busy, errors, toasts, checked, move |request| async move {
-            let saved: LicenseAdminView = send("PUT", &paths::admin_license(id), &request).await?;
+            let saved: LicenseAdminView =
+                send(crate::api::Method::PUT, &paths::admin_license(id), &request).await?;
             toasts.success(format!("License {} saved.", saved.number));
             editing.set(None);
             on_saved.run(());
@@ -190,7 +191,8 @@ fn AddLicense(on_added: Callback<()>) -> impl IntoView {
         };
         let checked = request.parse().map(|_| request);
         submit(busy, errors, toasts, checked, move |request| async move {
-            let added: LicenseAdminView = send("POST", paths::ADMIN_LICENSES, &request).await?;
+            let added: LicenseAdminView =
+                send(crate::api::Method::POST, paths::ADMIN_LICENSES, &request).await?;
             toasts.success(format!("License {} added.", added.number));
             for field in [number, name, license_type, time_zone] {
                 field.set(String::new());

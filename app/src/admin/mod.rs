@@ -1,24 +1,26 @@
-//! The admin bundle: Organization Management, Config Page > Integration, and the set-password page a
-//! new user reaches through their one-time link. Built into `dist/admin/` from `admin.html`; the
-//! credentials bundle links here with page loads and never contains this code.
+//! The admin bundle: Organization Management, Config Page > Integration, Compliance Management — and,
+//! from `crate::pages`, Register and the set-password page a new user reaches through their one-time
+//! link. Built into `dist/admin/` from `admin.html`; the credentials bundle links here with page loads
+//! and never contains this code.
 
 pub mod audit;
 pub mod compliance;
 pub mod coverage;
 pub mod integration;
 pub mod licenses;
-pub mod register;
-pub mod set_password;
 pub mod users;
 
 use crate::components::shell::Shell;
 use crate::components::toasts::{Toasts, provide_toasts};
 use crate::session::{Session, use_session};
 use crate::{nav, router, session};
-use leptos::either::{Either, EitherOf9};
+use leptos::either::{Either, EitherOf10};
 use leptos::prelude::*;
+use leptos::wasm_bindgen::JsValue;
 use serde::de::DeserializeOwned;
 use shared::api::ApiError;
+use std::marker::PhantomData;
+use std::pin::Pin;
 
 #[component]
 pub fn AdminApp() -> impl IntoView {
@@ -28,29 +30,36 @@ pub fn AdminApp() -> impl IntoView {
     let router = router::use_router();
     view! {
         {move || match router.path().as_str() {
-            nav::SET_PASSWORD => EitherOf9::A(view! { <set_password::SetPasswordPage/> }),
-            nav::REGISTER => EitherOf9::H(view! {
-                <Shell><register::RegisterPage/></Shell>
+            nav::SET_PASSWORD => EitherOf10::A(view! { <crate::pages::set_password::SetPasswordPage/> }),
+            nav::REGISTER => EitherOf10::H(view! {
+                <Shell><crate::pages::register::RegisterPage/></Shell>
             }),
-            nav::COMPLIANCE => EitherOf9::I(view! {
+            nav::ACCOUNT_SECURITY => EitherOf10::J(view! {
+                <Shell>
+                    <crate::pages::account::ManageAccount>
+                        <crate::pages::security::PasswordAndSessions/>
+                    </crate::pages::account::ManageAccount>
+                </Shell>
+            }),
+            nav::COMPLIANCE => EitherOf10::I(view! {
                 <AdminPage><compliance::CompliancePage/></AdminPage>
             }),
-            nav::ORGANIZATION => EitherOf9::B(view! {
+            nav::ORGANIZATION => EitherOf10::B(view! {
                 <AdminPage><licenses::OrganizationManagement/></AdminPage>
             }),
-            nav::ORGANIZATION_USERS => EitherOf9::C(view! {
+            nav::ORGANIZATION_USERS => EitherOf10::C(view! {
                 <AdminPage><users::UsersTab/></AdminPage>
             }),
-            nav::ORGANIZATION_COVERAGE => EitherOf9::D(view! {
+            nav::ORGANIZATION_COVERAGE => EitherOf10::D(view! {
                 <AdminPage><coverage::CoverageTab/></AdminPage>
             }),
-            nav::ORGANIZATION_AUDIT => EitherOf9::E(view! {
+            nav::ORGANIZATION_AUDIT => EitherOf10::E(view! {
                 <AdminPage><audit::AuditTab/></AdminPage>
             }),
-            nav::CONFIG => EitherOf9::F(view! {
+            nav::CONFIG => EitherOf10::F(view! {
                 <AdminPage><integration::ConfigPage/></AdminPage>
             }),
-            _ => EitherOf9::G(view! { <crate::pages::not_found::NotFound/> }),
+            _ => EitherOf10::G(view! { <crate::pages::not_found::NotFound/> }),
         }}
         <Toasts/>
     }
@@ -108,66 +117,108 @@ pub fn submit<R: 'static, Fut>(
     });
 }
 
-/// A page's data, loaded from `url` (and again on `reload`, or from another address with `load`), or
-/// the reason it could not be.
-#[derive(Debug)]
-pub struct Loaded<T: Send + Sync + 'static> {
-    pub data: RwSignal<Option<T>>,
-    pub error: RwSignal<Option<String>>,
-    url: RwSignal<String>,
+/// A page's data from the admin API: a Leptos [`LocalResource`] over `GET url()`. The address is tracked
+/// (a change of page or filter loads again) and [`Loaded::reload`] loads it again. Leptos runs one load
+/// at a time and keeps the newest run's answer, so an older answer arriving last never replaces a newer
+/// one; while a load runs, the previous answer stays on screen.
+///
+/// The resource holds the answer as the browser parsed it (a `JsValue`, checked to read as `T` when it
+/// arrives) and [`Loaded::data`] reads it as `T`: one copy of Leptos's resource machinery for every page,
+/// not one per type (that cost the admin bundle about 19 KB — docs/toolchain.md).
+pub struct Loaded<T: 'static> {
+    resource: LocalResource<Result<JsValue, String>>,
+    read_as: PhantomData<fn() -> T>,
 }
 
-impl<T: Send + Sync + 'static> Clone for Loaded<T> {
+/// An answer's JSON, fetched anew each time the resource runs.
+type Fetch = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Result<JsValue, String>>>>>;
+
+/// The one resource every [`Loaded`] is.
+fn resource(fetch: Fetch) -> LocalResource<Result<JsValue, String>> {
+    LocalResource::new(fetch)
+}
+
+impl<T: 'static> std::fmt::Debug for Loaded<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Loaded")
+    }
+}
+
+impl<T: 'static> Clone for Loaded<T> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<T: Send + Sync + 'static> Copy for Loaded<T> {}
+impl<T: 'static> Copy for Loaded<T> {}
 
-impl<T: DeserializeOwned + Send + Sync + 'static> Loaded<T> {
-    /// Starts loading at once.
-    pub fn new(url: &str) -> Self {
-        let loaded = Loaded::idle();
-        loaded.load(url.to_owned());
-        loaded
+impl<T: DeserializeOwned + 'static> Loaded<T> {
+    /// Loads from `url()`, and again whenever what it reads changes.
+    pub fn new(url: impl Fn() -> String + 'static) -> Self {
+        Loaded::by(move || {
+            let url = url();
+            async move { crate::api::call(crate::api::Method::GET, &url, None).await }
+        })
     }
 
-    /// Nothing loaded yet: the first [`Loaded::load`] says from where.
-    pub fn idle() -> Self {
+    /// Loads with `fetch()` (several requests, say), and again whenever what it reads changes.
+    pub fn by<Fut>(fetch: impl Fn() -> Fut + 'static) -> Self
+    where
+        Fut: Future<Output = Result<JsValue, ApiError>> + 'static,
+    {
         Loaded {
-            data: RwSignal::new(None),
-            error: RwSignal::new(None),
-            url: RwSignal::new(String::new()),
+            resource: resource(Box::new(move || {
+                let answer = fetch();
+                Box::pin(async move {
+                    let value = answer.await.map_err(|e| e.message)?;
+                    // An answer that does not read as `T` is an error now, not an empty page later.
+                    match crate::js_json::from_js::<T>(value.clone()) {
+                        Some(_) => Ok(value),
+                        None => Err(crate::api::unreadable_answer().message),
+                    }
+                })
+            })),
+            read_as: PhantomData,
         }
     }
 
-    /// Loads from another address (a page, a filter), keeping the old data on screen meanwhile.
-    pub fn load(self, url: String) {
-        self.url.set(url);
-        self.reload();
+    /// Loads from one address.
+    pub fn fixed(url: &'static str) -> Self {
+        Loaded::new(move || url.to_owned())
     }
 
     pub fn reload(self) {
-        let url = self.url.get_untracked();
-        leptos::task::spawn_local(async move {
-            match get::<T>(&url).await {
-                Ok(value) => {
-                    self.data.set(Some(value));
-                    self.error.set(None);
-                }
-                Err(e) => self.error.set(Some(e.message)),
-            }
-        });
+        self.resource.refetch();
+    }
+
+    /// The data (tracked): `None` before the first answer, or when the latest answer was an error.
+    pub fn data(self) -> Option<T> {
+        self.resource
+            .get()
+            .and_then(Result::ok)
+            .and_then(crate::js_json::from_js)
+    }
+
+    /// The data, without subscribing to it.
+    pub fn data_untracked(self) -> Option<T> {
+        self.resource
+            .get_untracked()
+            .and_then(Result::ok)
+            .and_then(crate::js_json::from_js)
     }
 
     /// The load error, as an alert.
     pub fn error_view(self) -> impl IntoView {
-        move || {
-            self.error
-                .get()
-                .map(|m| view! { <p class="load-error" role="alert">{m}</p> })
-        }
+        error_alert(self.resource)
+    }
+}
+
+fn error_alert(resource: LocalResource<Result<JsValue, String>>) -> impl IntoView {
+    move || {
+        resource
+            .get()
+            .and_then(Result::err)
+            .map(|m| view! { <p class="load-error" role="alert">{m}</p> })
     }
 }
 
@@ -217,7 +268,9 @@ impl<R: serde::Serialize + Clone + Send + Sync + 'static> Changes<R> {
         self.busy.set(true);
         leptos::task::spawn_local(async move {
             let outcome = match crate::api::body(&request) {
-                Ok(body) => crate::api::call("PUT", &url, Some(body)).await.map(drop),
+                Ok(body) => crate::api::call(crate::api::Method::PUT, &url, Some(body))
+                    .await
+                    .map(drop),
                 Err(e) => Err(e),
             };
             match outcome {
@@ -265,12 +318,12 @@ impl<R: serde::Serialize + Clone + Send + Sync + 'static> Changes<R> {
 
 /// `GET` an admin API answer.
 pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
-    crate::api::decode(crate::api::call("GET", url, None).await?)
+    crate::api::decode(crate::api::call(crate::api::Method::GET, url, None).await?)
 }
 
 /// `POST`/`PUT` a body and read the answer.
 pub async fn send<T: DeserializeOwned>(
-    method: &str,
+    method: crate::api::Method,
     url: &str,
     body: &impl serde::Serialize,
 ) -> Result<T, ApiError> {
@@ -279,7 +332,7 @@ pub async fn send<T: DeserializeOwned>(
 }
 
 /// A request whose answer has no body (`DELETE`, `204`).
-pub async fn send_empty(method: &str, url: &str) -> Result<(), ApiError> {
+pub async fn send_empty(method: crate::api::Method, url: &str) -> Result<(), ApiError> {
     crate::api::call(method, url, None).await.map(drop)
 }
 

@@ -1,5 +1,6 @@
 //! Organization Management > Users: the organization's people, "Add user" (which shows the new user's
-//! one-time link to hand over), role changes, and deactivation after a warning of what it does.
+//! one-time link to hand over), role changes, deactivation after a warning of what it does, and a new
+//! one-time link for an active user: a set-up link, or a password reset (confirmed first).
 
 use super::{Changes, Loaded, OrganizationTabs, send, submit};
 use crate::components::field::{TextField, error_for};
@@ -13,7 +14,7 @@ use shared::api::{FieldError, paths};
 
 #[component]
 pub fn UsersTab() -> impl IntoView {
-    let page = Loaded::<UsersAdminPage>::new(paths::ADMIN_USERS);
+    let page = Loaded::<UsersAdminPage>::fixed(paths::ADMIN_USERS);
     let reload = move || page.reload();
     let changes = Changes::<UserChangeRequest>::new(Callback::new(move |()| reload()));
     let change = move |user: &UserAdminView, role: Role, active: bool| {
@@ -32,6 +33,51 @@ pub fn UsersTab() -> impl IntoView {
         );
     };
     let link = RwSignal::new(None::<SetupLink>);
+    let me = match crate::session::use_session().get_untracked() {
+        crate::session::Session::SignedIn(me) => Some(me.user.id),
+        _ => None,
+    };
+    // A new one-time link for a user: a reset (it ends their sessions) is confirmed first.
+    let linking = RwSignal::new(None::<UserAdminView>);
+    let link_dialog = RwSignal::new(false);
+    let link_busy = RwSignal::new(false);
+    let toasts = use_toasts();
+    let issue_link = move |user: UserAdminView| {
+        link_busy.set(true);
+        leptos::task::spawn_local(async move {
+            let path = if user.has_password {
+                paths::admin_reset_link(user.id)
+            } else {
+                paths::admin_setup_link(user.id)
+            };
+            let answer = crate::api::call(crate::api::Method::POST, &path, None).await;
+            match answer.and_then(crate::api::decode::<SetupLink>) {
+                Ok(issued) => {
+                    toasts.success(format!("New link for {} issued.", issued.user.display_name));
+                    link.set(Some(issued));
+                }
+                Err(e) => toasts.error(e.message),
+            }
+            link_busy.set(false);
+            link_dialog.set(false);
+            reload();
+        });
+    };
+    let ask_link = move |user: UserAdminView| {
+        if user.has_password {
+            linking.set(Some(user));
+            link_dialog.set(true);
+        } else {
+            issue_link(user);
+        }
+    };
+    let link_warning = Signal::derive(move || {
+        linking
+            .read()
+            .as_ref()
+            .map(|u| messages::reset_warning(&u.display_name))
+            .unwrap_or_default()
+    });
     view! {
         <OrganizationTabs/>
         <section aria-labelledby="users-title">
@@ -49,8 +95,10 @@ pub fn UsersTab() -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    {move || page.data.get().map(|p| p.users).unwrap_or_default().into_iter().map(|user| {
-                        let (u1, u2) = (user.clone(), user.clone());
+                    {move || page.data().map(|p| p.users).unwrap_or_default().into_iter().map(|user| {
+                        let (u1, u2, u3) = (user.clone(), user.clone(), user.clone());
+                        let name_id = format!("user-{}-name", user.id);
+                        let has_password = user.has_password;
                         let (role, active) = (user.role, user.active);
                         let other_role = if role == Role::Admin { Role::Staff } else { Role::Admin };
                         let status = match (active, user.has_password) {
@@ -60,20 +108,28 @@ pub fn UsersTab() -> impl IntoView {
                         };
                         view! {
                             <tr>
-                                <th scope="row">{user.display_name.clone()}</th>
+                                <th scope="row" id=name_id.clone()>{user.display_name.clone()}</th>
                                 <td>{user.email.clone()}</td>
                                 <td>{if role == Role::Admin { "Admin" } else { "Staff" }}</td>
                                 <td>{status}</td>
                                 <td>{user.credentials}</td>
                                 <td class="actions">
+                                    // Each button is named by its text; the row's name describes it.
                                     <button type="button" class="link" on:click=move |_| change(&u1, other_role, active)
-                                        aria-label=format!("Make {} {}", user.display_name, if other_role == Role::Admin { "an admin" } else { "staff" })>
+                                        aria-describedby=name_id.clone()>
                                         {if other_role == Role::Admin { "Make admin" } else { "Make staff" }}
                                     </button>
                                     <button type="button" class="link" on:click=move |_| change(&u2, role, !active)
-                                        aria-label=format!("{} {}", if active { "Deactivate" } else { "Reactivate" }, user.display_name)>
+                                        aria-describedby=name_id.clone()>
                                         {if active { "Deactivate" } else { "Reactivate" }}
                                     </button>
+                                    // One's own password is changed in Manage account.
+                                    {(active && Some(user.id) != me).then(|| view! {
+                                        <button type="button" class="link" on:click=move |_| ask_link(u3.clone())
+                                            aria-describedby=name_id.clone()>
+                                            {if has_password { "Reset password" } else { "New set-up link" }}
+                                        </button>
+                                    })}
                                 </td>
                             </tr>
                         }
@@ -81,10 +137,27 @@ pub fn UsersTab() -> impl IntoView {
                 </tbody>
             </table>
             {changes.dialog("deactivate-user", "Deactivate this user?", "Yes, deactivate")}
+            <crate::components::confirm_dialog::ConfirmDialog
+                id="reset-password".to_owned()
+                open=link_dialog
+                title="Reset this user's password?"
+                body=link_warning
+                confirm_label="Yes, reset"
+                busy=link_busy.into()
+                on_confirm=Callback::new(move |()| {
+                    if let Some(user) = linking.get_untracked() {
+                        issue_link(user);
+                    }
+                })
+            />
             <AddUser link on_added=Callback::new(move |()| reload())/>
             {move || link.get().map(|l| view! {
                 <div class="card" role="region" aria-label="Set-up link">
-                    <p>{format!("Give {} this link to choose a password. It works once, for 24 hours:", l.user.display_name)}</p>
+                    <p>{if l.user.has_password {
+                        format!("Give {} this link to choose a new password. It works once, for 24 hours; their old password works until they use it:", l.user.display_name)
+                    } else {
+                        format!("Give {} this link to choose a password. It works once, for 24 hours:", l.user.display_name)
+                    }}</p>
                     <input type="text" readonly aria-label="Set-up link" prop:value=l.url.clone()/>
                 </div>
             })}
@@ -110,7 +183,8 @@ fn AddUser(link: RwSignal<Option<SetupLink>>, on_added: Callback<()>) -> impl In
         };
         let checked = request.parse().map(|_| request);
         submit(busy, errors, toasts, checked, move |request| async move {
-            let added: SetupLink = send("POST", paths::ADMIN_USERS, &request).await?;
+            let added: SetupLink =
+                send(crate::api::Method::POST, paths::ADMIN_USERS, &request).await?;
             toasts.success(format!("{} added.", added.user.display_name));
             email.set(String::new());
             name.set(String::new());

@@ -64,12 +64,14 @@ fn AvatarMenu(initials: String, name: String, admin: bool) -> impl IntoView {
         });
     };
 
+    // Its name starts with the initials it shows (WCAG 2.5.3, label in name).
+    let label = format!("{initials}, account menu for {name}");
     view! {
         <div class="avatar-menu" node_ref=menu>
             <button
                 type="button"
                 class="avatar"
-                aria-label=format!("Account menu for {name}")
+                aria-label=label
                 aria-haspopup="menu"
                 aria-expanded=move || open.get().to_string()
                 on:click=move |_| open.update(|o| *o = !*o)

@@ -57,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .route(paths::ADMIN_USERS, get(users::list).post(users::create))
         .route("/api/admin/users/{id}", put(users::update))
         .route("/api/admin/users/{id}/setup-link", post(users::setup_link))
+        .route("/api/admin/users/{id}/reset-link", post(users::reset_link))
         .route(paths::ADMIN_COVERAGE, get(coverage::page))
         .route(paths::ADMIN_AUDIT, get(audit_log::page))
         .route(paths::ADMIN_INTEGRATION, get(integration::page))

@@ -76,6 +76,7 @@ async fn issue_link(
     tx: &mut AnyConnection,
     admin_id: i64,
     user_id: i64,
+    purpose: Purpose,
 ) -> Result<(String, i64), sqlx::Error> {
     sqlx::query("DELETE FROM password_setups WHERE user_id = $1")
         .bind(user_id)
@@ -84,15 +85,35 @@ async fn issue_link(
     let token = new_token();
     let expires_at = now_unix() + SETUP_LINK_HOURS * 3600;
     sqlx::query(
-        "INSERT INTO password_setups (token_hash, user_id, created_by, expires_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO password_setups (token_hash, user_id, created_by, expires_at, purpose) \
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(hash_token(&token))
     .bind(user_id)
     .bind(admin_id)
     .bind(expires_at)
+    .bind(purpose.code())
     .execute(&mut *tx)
     .await?;
     Ok((token, expires_at))
+}
+
+/// What a one-time link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// A new user's first password: only while they have none.
+    Setup,
+    /// A reset an admin issued: replaces the user's password.
+    Reset,
+}
+
+impl Purpose {
+    fn code(self) -> &'static str {
+        match self {
+            Purpose::Setup => "setup",
+            Purpose::Reset => "reset",
+        }
+    }
 }
 
 /// The link the admin hands over. The token is in the fragment, so it never reaches a server log or a
@@ -130,7 +151,7 @@ pub async fn create(
             busy(e)
         }
     })?;
-    let (token, expires_at) = issue_link(&mut tx, admin.id, id).await?;
+    let (token, expires_at) = issue_link(&mut tx, admin.id, id, Purpose::Setup).await?;
     audit::record(
         &mut tx,
         &Entry::admin(&admin, Some(id), "user_added", "saved").detail(format!(
@@ -165,34 +186,85 @@ pub async fn setup_link(
     AdminUser(admin): AdminUser,
     Path(id): Path<i64>,
 ) -> Result<impl IntoResponse, AppError> {
+    new_link(&state, &admin, id, Purpose::Setup).await
+}
+
+/// `POST /api/admin/users/{id}/reset-link`: a one-time password reset link for an active user who has a
+/// password (one who has none gets a set-up link). Issuing it ends the user's sessions at once and
+/// replaces any earlier link; their old password works until the new one is set through the link, and
+/// stops working then. Audited. Not for oneself: Manage account changes one's own password.
+pub async fn reset_link(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, AppError> {
+    if id == admin.id {
+        return Err(AppError::Conflict(
+            "Change your own password in Manage account.".to_owned(),
+        ));
+    }
+    new_link(&state, &admin, id, Purpose::Reset).await
+}
+
+/// A new one-time link of either kind for an active user of the admin's organization: a set-up link
+/// only while they have no password, a reset link only once they have one (which ends their sessions).
+async fn new_link(
+    state: &AppState,
+    admin: &accounts::User,
+    id: i64,
+    purpose: Purpose,
+) -> Result<impl IntoResponse + use<>, AppError> {
     let mut tx = state.db.begin_write().await.map_err(busy)?;
     let user = find(&mut tx, admin.organization_id, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if user.has_password {
-        return Err(AppError::Conflict(format!(
-            "{} has already set a password. A set-up link is only for a new account.",
-            user.display_name
-        )));
-    }
     if !user.active {
         return Err(AppError::Conflict(format!(
             "{} is deactivated. Reactivate them first.",
             user.display_name
         )));
     }
-    let (token, expires_at) = issue_link(&mut tx, admin.id, id).await?;
-    audit::record(
-        &mut tx,
-        &Entry::admin(&admin, Some(id), "setup_link_created", "saved"),
-    )
-    .await?;
+    match purpose {
+        Purpose::Setup if user.has_password => {
+            return Err(AppError::Conflict(format!(
+                "{} has already set a password. A set-up link is only for a new account; issue a password reset link instead.",
+                user.display_name
+            )));
+        }
+        Purpose::Reset if !user.has_password => {
+            return Err(AppError::Conflict(format!(
+                "{} has not set a password yet. Issue a set-up link instead.",
+                user.display_name
+            )));
+        }
+        _ => {}
+    }
+    let (token, expires_at) = issue_link(&mut tx, admin.id, id, purpose).await?;
+    let entry = match purpose {
+        Purpose::Setup => Entry::admin(admin, Some(id), "setup_link_created", "saved"),
+        Purpose::Reset => {
+            let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(busy)?
+                .rows_affected();
+            Entry::admin(admin, Some(id), "reset_link_created", "saved")
+                .detail(format!("{ended} session(s) ended"))
+        }
+    };
+    audit::record(&mut tx, &entry).await?;
     tx.commit().await.map_err(busy)?;
+    tracing::info!(
+        user_id = id,
+        purpose = purpose.code(),
+        "one-time password link issued"
+    );
     Ok((
         NO_STORE,
         Json(SetupLink {
             user,
-            url: link_url(&state, &token),
+            url: link_url(state, &token),
             expires_at,
         }),
     ))
@@ -313,6 +385,7 @@ pub async fn set_password(
     ApiJson(body): ApiJson<SetPasswordRequest>,
 ) -> Result<impl IntoResponse, AppError> {
     let password = body.parse().map_err(AppError::Validation)?.to_owned();
+    crate::auth::refuse_common(&password)?;
     let expired = || {
         AppError::Rejected(
             StatusCode::GONE,
@@ -321,34 +394,54 @@ pub async fn set_password(
         )
     };
     let token_hash = hash_token(body.token.trim());
-    let found: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT p.user_id, u.organization_id FROM password_setups p JOIN users u ON u.id = p.user_id \
-         WHERE p.token_hash = $1 AND p.expires_at > $2 AND u.active AND u.password_hash IS NULL",
+    // A set-up link works while the user has no password; a reset link replaces the one they have.
+    let found: Option<(i64, i64, String, String)> = sqlx::query_as(
+        "SELECT p.user_id, u.organization_id, u.email, p.purpose \
+         FROM password_setups p JOIN users u ON u.id = p.user_id \
+         WHERE p.token_hash = $1 AND p.expires_at > $2 AND u.active \
+           AND (u.password_hash IS NULL OR p.purpose = 'reset')",
     )
     .bind(&token_hash)
     .bind(now_unix())
     .fetch_optional(&state.db.pool)
     .await?;
-    let Some((user_id, organization_id)) = found else {
+    let Some((user_id, organization_id, email, purpose)) = found else {
         return Err(expired());
     };
+    let reset = purpose == Purpose::Reset.code();
     let hash = crate::passwords::hash(password).await?;
     let mut tx = state.db.begin_write().await.map_err(busy)?;
     // The link is used up in the same transaction that sets the password: it works once.
-    let used = sqlx::query("DELETE FROM password_setups WHERE token_hash = $1 AND expires_at > $2")
-        .bind(&token_hash)
-        .bind(now_unix())
-        .execute(&mut *tx)
-        .await?;
+    let used = sqlx::query(
+        "DELETE FROM password_setups WHERE token_hash = $1 AND expires_at > $2 AND purpose = $3",
+    )
+    .bind(&token_hash)
+    .bind(now_unix())
+    .bind(&purpose)
+    .execute(&mut *tx)
+    .await?;
     let set = sqlx::query(
-        "UPDATE users SET password_hash = $1 WHERE id = $2 AND active AND password_hash IS NULL",
+        "UPDATE users SET password_hash = $1 WHERE id = $2 AND active AND (password_hash IS NULL OR $3 = 1)",
     )
     .bind(&hash)
     .bind(user_id)
+    .bind(i64::from(reset))
     .execute(&mut *tx)
     .await?;
     if used.rows_affected() != 1 || set.rows_affected() != 1 {
         return Err(expired());
+    }
+    if reset {
+        // Whoever signed in with the old password meanwhile is signed out, and the account's failed
+        // sign-ins are forgiven: the lockout is what the reset was for.
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sign_in_failures WHERE email = $1")
+            .bind(&email)
+            .execute(&mut *tx)
+            .await?;
     }
     audit::record(
         &mut tx,
@@ -357,7 +450,11 @@ pub async fn set_password(
             actor_user_id: user_id,
             subject_user_id: user_id,
             credential_id: None,
-            action: "password_set",
+            action: if reset {
+                "password_reset"
+            } else {
+                "password_set"
+            },
             result: "saved",
             detail: String::new(),
             license_ids: Vec::new(),
@@ -365,6 +462,6 @@ pub async fn set_password(
     )
     .await?;
     tx.commit().await.map_err(busy)?;
-    tracing::info!(user_id, "password set through a set-up link");
+    tracing::info!(user_id, reset, "password set through a one-time link");
     Ok((StatusCode::NO_CONTENT, NO_STORE))
 }

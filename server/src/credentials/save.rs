@@ -113,6 +113,14 @@ async fn ask_metrc(
         ok = outcome.is_ok(),
         "METRC key check"
     );
+    let verdict = match &outcome {
+        Ok(check) if check.missing.is_empty() => "verified",
+        Ok(_) => "license_not_associated",
+        Err(metrc::MetrcError::InvalidKey) => "invalid_key",
+        Err(_) => "metrc_unavailable",
+    };
+    metrics::counter!("tc_verify_and_save_total", "state" => checked.draft.state.code(), "verdict" => verdict)
+        .increment(1);
     match answer::verdict(Offered::Credential, checked.draft.state, outcome) {
         Ok(check) => Ok(check),
         Err(refusal) => Err(refused(state, user, editing, checked, refusal).await?),

@@ -156,6 +156,14 @@ pub async fn recheck_one(state: &AppState) -> Result<bool, sqlx::Error> {
             None
         }
     };
+    let result = match new_status {
+        Some(CredentialStatus::Invalid) => "invalid",
+        Some(CredentialStatus::LicenseLost) => "license_lost",
+        Some(_) => "verified",
+        None => "metrc_unavailable",
+    };
+    metrics::counter!("tc_key_rechecks_total", "state" => due.state.code(), "result" => result)
+        .increment(1);
     let written = record_check(&mut tx, due.key_ref, due.version, new_status, now).await?;
     if !written {
         return Ok(true);

@@ -163,6 +163,14 @@ impl Custody {
         }
     }
 
+    /// How many stored keys this process found it cannot open.
+    pub fn unreadable_count(&self) -> usize {
+        self.reported
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
     /// Seals a key for its holder under the active server key.
     pub fn seal(&self, holder: Holder, key: &MetrcUserKey) -> SealedKey {
         SealedKey {

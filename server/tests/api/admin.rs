@@ -1,7 +1,7 @@
 //! The admin API: access control, organization isolation, licenses, users (set-up links, deactivation),
 //! the default key per state, coverage and the audit log.
 
-use crate::harness::{PASSWORD, TestApp, envelope, logs};
+use crate::harness::{PASSWORD, TestApp, envelope, logs, send};
 use crate::on_both_databases;
 use metrc_sim::demo::{CO_BOTH, CO_COLFAX_ONLY, CO_MANAGER, CO_REVOKED};
 use metrc_sim::faults::{Fault, FaultKind};
@@ -14,20 +14,6 @@ use shared::admin::{
 };
 use shared::api::ErrorCode;
 use shared::credential::{CredentialStatus, CredentialsPage};
-
-async fn send(
-    app: &TestApp,
-    client: &Client,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut request = client.request(method, app.url(path));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await.expect("request")
-}
 
 async fn get<T: serde::de::DeserializeOwned>(app: &TestApp, client: &Client, path: &str) -> T {
     let response = send(app, client, Method::GET, path, None).await;

@@ -481,6 +481,21 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(
 }
 
 /// The error envelope of a response, checking that it is one.
+/// Sends a request with an optional JSON body on a client (its session).
+pub async fn send(
+    app: &TestApp,
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> reqwest::Response {
+    let mut request = client.request(method, app.url(path));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.expect("request")
+}
+
 pub async fn envelope(response: reqwest::Response) -> shared::api::ApiError {
     let content_type = response
         .headers()

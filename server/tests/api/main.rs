@@ -13,6 +13,8 @@ mod errors;
 mod exactly_once;
 mod keys;
 mod licenses;
+mod metrics;
+mod passwords;
 mod probes;
 mod reports;
 mod sign_in;

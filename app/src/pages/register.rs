@@ -2,7 +2,7 @@
 //! tests; a point-of-sale calls the same API), and lists the user's reports with where each one is on
 //! its way to METRC and under which key it went.
 
-use super::{Loaded, send, submit};
+use crate::admin::{Loaded, send, submit};
 use crate::components::field::{TextField, error_for};
 use crate::components::toasts::use_toasts;
 use crate::pages::credentials::local_time;
@@ -16,27 +16,25 @@ use shared::report::{
 
 #[component]
 pub fn RegisterPage() -> impl IntoView {
-    let context = Loaded::<CredentialsPage>::new(paths::CREDENTIALS);
-    let reports = Loaded::<Vec<ReportView>>::new(paths::REPORTS);
-    // While a report is on its way, look again every two seconds.
-    let _ = set_interval_with_handle(
+    let context = Loaded::<CredentialsPage>::fixed(paths::CREDENTIALS);
+    let reports = Loaded::<Vec<ReportView>>::fixed(paths::REPORTS);
+    // While a report is on its way, look again every two seconds; the interval ends with the page.
+    if let Ok(polling) = set_interval_with_handle(
         move || {
             let waiting = reports
-                .data
-                .read_untracked()
-                .iter()
-                .flatten()
-                .any(|r| r.status == ReportStatus::Pending);
+                .data_untracked()
+                .is_some_and(|r| r.iter().any(|r| r.status == ReportStatus::Pending));
             if waiting {
                 reports.reload();
             }
         },
         std::time::Duration::from_secs(2),
-    );
+    ) {
+        on_cleanup(move || polling.clear());
+    }
     let licenses = Signal::derive(move || {
         context
-            .data
-            .get()
+            .data()
             .map(|p| {
                 p.licenses
                     .into_iter()
@@ -69,7 +67,7 @@ pub fn RegisterPage() -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    {move || reports.data.get().unwrap_or_default().into_iter().map(|r| view! {
+                    {move || reports.data().unwrap_or_default().into_iter().map(|r| view! {
                         <tr>
                             <th scope="row">{r.external_number.clone().unwrap_or_else(|| format!("Adjustment #{}", r.id))}</th>
                             <td>{r.license_number.to_string()}</td>
@@ -145,7 +143,7 @@ fn SaleForm(licenses: Signal<Vec<(String, String)>>, recorded: Callback<()>) -> 
             (_, checked) => checked.map(|_| request),
         };
         submit(busy, errors, toasts, checked, move |request| async move {
-            let report: ReportView = send("POST", paths::SALES, &request).await?;
+            let report: ReportView = send(crate::api::Method::POST, paths::SALES, &request).await?;
             toasts.success(format!(
                 "Sale {} recorded.",
                 report.external_number.unwrap_or_default()
@@ -201,7 +199,8 @@ fn AdjustmentForm(
             (_, checked) => checked.map(|_| request),
         };
         submit(busy, errors, toasts, checked, move |request| async move {
-            let report: ReportView = send("POST", paths::ADJUSTMENTS, &request).await?;
+            let report: ReportView =
+                send(crate::api::Method::POST, paths::ADJUSTMENTS, &request).await?;
             toasts.success(format!("Adjustment #{} recorded.", report.id));
             recorded.run(());
             Ok(())

@@ -32,9 +32,9 @@ pub fn SetPasswordPage() -> impl IntoView {
             confirm: confirm.get_untracked(),
         };
         let checked = request.parse().map(drop).map(|()| request);
-        super::submit(busy, errors, toasts, checked, move |request| async move {
+        crate::admin::submit(busy, errors, toasts, checked, move |request| async move {
             let body = crate::api::body(&request)?;
-            crate::api::call("POST", paths::PASSWORD_SETUP, Some(body)).await?;
+            crate::api::call(crate::api::Method::POST, paths::PASSWORD_SETUP, Some(body)).await?;
             toasts.success(messages::PASSWORD_SET);
             router.navigate(nav::SIGN_IN, true);
             Ok(())
