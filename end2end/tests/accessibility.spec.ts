@@ -20,27 +20,35 @@ async function signInAt(page: Page, email: string, path: string, password?: stri
   await signIn(page, email, password);
 }
 
-/** The element that has the focus shows it: the `:focus-visible` outline (or a box shadow). */
+/** The element that has the focus shows it: a `:focus-visible` outline at least 2 px wide in a colour
+ * that is not transparent (the style sheet's focus ring). */
 async function expectVisibleFocus(page: Page, what: string) {
   const shown = await page.evaluate(() => {
     const element = document.activeElement as HTMLElement | null;
     if (!element || element === document.body) return "nothing has the focus";
-    if (!element.matches(":focus-visible")) return `${element.tagName} is focused without :focus-visible`;
+    const name = `${element.tagName} "${(element.getAttribute("aria-label") ?? element.textContent ?? "").trim().slice(0, 40)}"`;
+    if (!element.matches(":focus-visible")) return `${name} is focused without :focus-visible`;
     const style = getComputedStyle(element);
-    const outlined = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2;
-    return outlined || style.boxShadow !== "none" ? "ok" : `${element.tagName} shows no focus indicator`;
+    const transparent = style.outlineColor === "transparent" || /rgba\(.*,\s*0\)$/.test(style.outlineColor);
+    const outlined = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2 && !transparent;
+    return outlined ? "ok" : `${name} shows no focus ring (outline ${style.outlineStyle} ${style.outlineWidth} ${style.outlineColor})`;
   });
   expect(shown, `visible focus: ${what}`).toBe("ok");
 }
 
-/** Tab (forwards) until `target` has the focus, checking the focus is visible on the way. */
+/** Tab (forwards) until `target` has the focus; the focus is visible at every stop on the way. (Past the
+ * page's last control the focus leaves the document once before Tab starts again from the top.) */
 async function tabTo(page: Page, target: ReturnType<Page["locator"]>, what: string) {
+  let wrapped = 0;
   for (let i = 0; i < 60; i++) {
     if (await target.evaluate((el) => el === document.activeElement)) {
       await expectVisibleFocus(page, what);
       return;
     }
     await page.keyboard.press("Tab");
+    const outside = await page.evaluate(() => !document.activeElement || document.activeElement === document.body);
+    if (outside && wrapped++ < 2) continue;
+    await expectVisibleFocus(page, `on the way to ${what}`);
   }
   throw new Error(`Tab never reached ${what}`);
 }

@@ -100,9 +100,9 @@ test.describe("Account safety", () => {
     const dialog = page.getByRole("dialog", { name: "Reset this user's password?" });
     await expect(dialog).toContainText(`${name} is signed out everywhere at once`);
     await dialog.getByRole("button", { name: "Yes, reset" }).click();
-    const link = page.getByRole("region", { name: "Set-up link" });
+    const link = page.getByRole("region", { name: "Password reset link" });
     await expect(link).toContainText(`Give ${name} this link to choose a new password`);
-    const url = await link.getByRole("textbox", { name: "Set-up link" }).inputValue();
+    const url = await link.getByRole("textbox", { name: "Password reset link" }).inputValue();
 
     await user.goto(new URL(url).pathname + new URL(url).hash);
     await user.getByLabel("New password", { exact: true }).fill(SECOND);

@@ -1,5 +1,5 @@
 import { type Page } from "@playwright/test";
-import { KEYS, SIM_URL, addFault, deleteAllCredentials, expect, freshCoKey, saveCredentialViaApi, signIn, test } from "./fixtures";
+import { KEYS, SIM_URL, addFault, deleteAllCredentials, expect, expectAccessible, freshCoKey, saveCredentialViaApi, signIn, test } from "./fixtures";
 
 // Sales recorded on the Register page, the key they go out under, and what happens when a key stops working.
 
@@ -146,7 +146,7 @@ test.describe("Reporting", () => {
     const id = (await page.getByRole("status").textContent())!.match(/#(\d+)/)![1];
     const title = `Adjustment #${id}`;
 
-    const admin = await browser.newPage();
+    const admin = await (await browser.newContext()).newPage(); // axe-core needs a context of its own
     await signInAt(admin, "admin@demo.test", "/admin/compliance");
     await expect(admin.getByRole("heading", { name: "Compliance Management" })).toBeVisible();
     const row = admin.getByRole("table", { name: "Reports not sent" }).getByRole("row", { name: new RegExp(`${title}\\b`) });
@@ -157,6 +157,7 @@ test.describe("Reporting", () => {
     const dialog = admin.getByRole("dialog", { name: "Is this adjustment in METRC?" });
     await expect(dialog).toBeVisible();
     await expect(dialog).toContainText("Look for it in METRC first");
+    await expectAccessible(admin, "Compliance Management, 'Is this adjustment in METRC?' open");
     await dialog.getByRole("button", { name: "Cancel" }).click();
     await expect(dialog).toBeHidden();
     await expect(row).toContainText("Outcome unknown");
@@ -178,6 +179,6 @@ test.describe("Reporting", () => {
     }).toPass({ timeout: 15_000 });
     await admin.goto("/admin/organization/audit");
     await expect(admin.getByRole("table", { name: "Audit log" }).getByRole("row").nth(1)).toContainText("checked METRC: not there");
-    await admin.close();
+    await admin.context().close();
   });
 });

@@ -148,6 +148,18 @@ pub async fn create_user(
     .await
 }
 
+/// Takes a user's row lock for the rest of the transaction (PostgreSQL; SQLite's `BEGIN IMMEDIATE`
+/// already serializes writers): a session is only started, and sessions are only ended for a password
+/// change or "sign out everywhere", under it, so a sign-in whose password was checked just before a
+/// change cannot slip a session in after the change ended them.
+pub async fn lock_user(tx: &mut sqlx::AnyConnection, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET active = active WHERE id = $1")
+        .bind(user_id)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
 /// Serializes changes within one organization: the first statement of a write transaction takes the
 /// organization's row lock (PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serializes writers), so checks
 /// such as "at least one active admin" or "nobody else holds this METRC key" cannot be raced. Admin

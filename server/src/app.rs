@@ -156,12 +156,25 @@ impl Application {
             })
         };
         let _metrics = self.metrics_listener.map(|listener| {
-            crate::metrics::handle();
+            let handle = crate::metrics::handle();
             let router = crate::metrics::router(self.state.clone());
             crate::supervise::AbortOnDrop::spawn(async move {
-                if let Err(e) = axum::serve(listener, router).await {
-                    tracing::error!(error = %e, "the metrics listener stopped");
-                }
+                // The recorder's histograms are drained on a clock, scraped or not.
+                let upkeep = async move {
+                    let mut every = tokio::time::interval(crate::metrics::UPKEEP_EVERY);
+                    loop {
+                        every.tick().await;
+                        if let Some(handle) = &handle {
+                            handle.run_upkeep();
+                        }
+                    }
+                };
+                let serve = async move {
+                    if let Err(e) = axum::serve(listener, router).await {
+                        tracing::error!(error = %e, "the metrics listener stopped");
+                    }
+                };
+                tokio::select! { () = upkeep => {}, () = serve => {} }
             })
         });
         let router = router(self.state)?;

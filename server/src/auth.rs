@@ -39,7 +39,7 @@ pub async fn sign_in(
 
     let candidate = accounts::find_for_sign_in(&state.db, &request.email).await?;
     let stored_hash = candidate.as_ref().and_then(|c| c.password_hash.clone());
-    let password_ok = passwords::verify(request.password, stored_hash).await;
+    let password_ok = passwords::verify(request.password, stored_hash.clone()).await;
     let user = match candidate {
         Some(candidate) if password_ok => candidate.user,
         _ => {
@@ -53,13 +53,34 @@ pub async fn sign_in(
         return Err(AppError::InvalidCredentials(DEACTIVATED));
     }
 
-    rate_limit::release_sign_in_failure(&state.db, slot, &request.email).await?;
+    crate::hooks::pause(&state, crate::hooks::Point::SignInVerified).await;
     if let Some(old) = sessions::token_from(&jar, &state.config) {
         sessions::end(&state.db, &old).await?;
     }
     sessions::prune_expired(&state.db, &state.config).await?;
     rate_limit::prune_verify_attempts(&state.db).await?;
-    let cookie = sessions::start(&state.db, &state.config, user.id).await?;
+    // The session starts only if the password just checked is still the user's, and they are still
+    // active, under their row lock: a password change, a reset or a deactivation that landed meanwhile
+    // ended every session, and this one would have outlived them.
+    let mut tx = state.db.begin_write().await?;
+    accounts::lock_user(&mut tx, user.id).await?;
+    let now: Option<(Option<String>, i64)> = sqlx::query_as(
+        "SELECT password_hash, CASE WHEN active THEN 1 ELSE 0 END FROM users WHERE id = $1",
+    )
+    .bind(user.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if now != Some((stored_hash, 1)) {
+        tx.rollback().await?;
+        tracing::info!(
+            user_id = user.id,
+            "sign-in refused: the password or the account changed meanwhile"
+        );
+        return Err(AppError::InvalidCredentials(WRONG_EMAIL_OR_PASSWORD));
+    }
+    let cookie = sessions::start(&mut tx, &state.config, user.id).await?;
+    tx.commit().await?;
+    rate_limit::release_sign_in_failure(&state.db, slot, &request.email).await?;
     tracing::info!(user_id = user.id, "signed in");
     Ok((
         [(header::CACHE_CONTROL, "no-store")],
@@ -110,7 +131,8 @@ pub fn refuse_common(password: &str) -> Result<(), AppError> {
 
 /// `PUT /api/me/password`: the current password proves it is the user (a wrong one counts as a failed
 /// sign-in, so a session left open cannot be used to guess it); the new one replaces it, every other
-/// session of the user ends, any pending reset link stops working, and the audit log records it.
+/// session of the user ends, and the audit log records it. Refused while an administrator's reset link
+/// is pending: whoever still has the old password must not be able to cancel the reset.
 pub async fn change_password(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -123,6 +145,20 @@ pub async fn change_password(
     refuse_common(&password)?;
     let this_session =
         sessions::token_from(&jar, &state.config).ok_or(AppError::Unauthenticated)?;
+    // An administrator's reset is under way (someone may have the old password): it decides.
+    let reset_pending: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM password_setups WHERE user_id = $1 AND purpose = 'reset' AND expires_at > $2",
+    )
+    .bind(user.id)
+    .bind(crate::db::now_unix())
+    .fetch_one(&state.db.pool)
+    .await?;
+    if reset_pending > 0 {
+        return Err(AppError::Conflict(
+            "An administrator issued a password reset link for your account: choose your new password with that link, or ask them for a new one. Nothing was changed."
+                .to_owned(),
+        ));
+    }
     let email = shared::Email::parse(&user.email).map_err(|_| AppError::Unauthenticated)?;
     let address = client_address(&state.config, &headers, peer);
     let slot = rate_limit::reserve_sign_in_failure(
@@ -143,6 +179,7 @@ pub async fn change_password(
             user_id = user.id,
             "password change refused: wrong current password"
         );
+        metrics::counter!("tc_sign_in_failures_total").increment(1);
         return Err(AppError::Validation(vec![FieldError::new(
             "current",
             "Your current password is not correct. Nothing was changed.",
@@ -166,16 +203,24 @@ pub async fn change_password(
                 .to_owned(),
         ));
     }
+    // This session must still be there: a reset or "sign out everywhere" that ended it meanwhile wins.
+    let this_hash = sessions::hash_token(&this_session);
+    let still: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE token_hash = $1 AND user_id = $2")
+            .bind(&this_hash)
+            .bind(user.id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if still != 1 {
+        tx.rollback().await?;
+        return Err(AppError::Unauthenticated);
+    }
     let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
         .bind(user.id)
-        .bind(sessions::hash_token(&this_session))
+        .bind(&this_hash)
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    sqlx::query("DELETE FROM password_setups WHERE user_id = $1")
-        .bind(user.id)
-        .execute(&mut *tx)
-        .await?;
     audit::record(
         &mut tx,
         &Entry::by(&user, None, "password_changed", "saved")
@@ -198,6 +243,7 @@ pub async fn sign_out_everywhere(
     CurrentUser(user): CurrentUser,
 ) -> Result<impl IntoResponse, AppError> {
     let mut tx = state.db.begin_write().await?;
+    accounts::lock_user(&mut tx, user.id).await?;
     let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user.id)
         .execute(&mut *tx)

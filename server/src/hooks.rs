@@ -11,6 +11,8 @@ pub enum Point {
     /// Verify & Save's write transaction holds its lock and has checked the user and the key's holders;
     /// nothing is written yet.
     KeyWriteChecked,
+    /// A sign-in's password proved right; its session is not started yet.
+    SignInVerified,
     /// The start of an outbox pass.
     OutboxPass,
     /// An outbox pass has chosen its keys; what it decided without METRC (holds) is not written yet.

@@ -21,6 +21,12 @@ use std::sync::OnceLock;
 /// recorder per process).
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
+/// How long a scrape waits for the database's figures.
+const REFRESH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How often the recorder's histograms are drained, scraped or not (the recorder asks for it).
+pub const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Buckets for METRC's answer time, in seconds: METRC is usually well under a second, and slow when
 /// it is in trouble.
 const METRC_SECONDS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -59,9 +65,20 @@ async fn scrape(State(state): State<AppState>) -> Response {
     let Some(handle) = handle() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "no metrics recorder").into_response();
     };
-    if let Err(e) = refresh(&state).await {
-        tracing::warn!(error = %e, "metrics: the database figures could not be read");
-        metrics::counter!("tc_metrics_database_errors_total").increment(1);
+    // The database's figures within 2 s, or the last ones: the counters are rendered whatever the
+    // database does, and they matter most when it is in trouble.
+    match tokio::time::timeout(REFRESH_WAIT, refresh(&state)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "metrics: the database figures could not be read");
+            metrics::counter!("tc_metrics_refresh_failures_total").increment(1);
+        }
+        Err(_) => {
+            tracing::warn!(
+                "metrics: the database figures took more than 2 s; the last ones are shown"
+            );
+            metrics::counter!("tc_metrics_refresh_failures_total").increment(1);
+        }
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -127,17 +144,19 @@ async fn refresh(state: &AppState) -> Result<(), sqlx::Error> {
     }
 
     let now = now_unix();
-    let oldest: Vec<(String, Option<i64>)> = sqlx::query_as(
-        "SELECT l.number, MIN(r.recorded_at) FROM licenses l \
+    // Per license of every organization (a license number is unique within one organization only).
+    let oldest: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+        "SELECT l.organization_id, l.number, MIN(r.recorded_at) FROM licenses l \
          LEFT JOIN reports r ON r.license_id = l.id AND r.status = 'pending' \
-         GROUP BY l.number",
+         GROUP BY l.id, l.organization_id, l.number",
     )
     .fetch_all(&state.db.pool)
     .await?;
-    for (license, recorded_at) in oldest {
+    for (organization, license, recorded_at) in oldest {
         let age = recorded_at.map_or(0, |at| now.saturating_sub(at).max(0));
-        metrics::gauge!("tc_oldest_pending_report_age_seconds", "license" => license)
-            .set(age as f64);
+        metrics::gauge!("tc_oldest_pending_report_age_seconds",
+            "organization" => organization.to_string(), "license" => license)
+        .set(age as f64);
     }
 
     for (worker, heartbeat) in [
@@ -153,7 +172,6 @@ async fn refresh(state: &AppState) -> Result<(), sqlx::Error> {
             });
         metrics::gauge!("tc_worker_heartbeat_late_seconds", "worker" => worker).set(late as f64);
     }
-    metrics::gauge!("tc_unreadable_stored_keys").set(state.keys.unreadable_count() as f64);
     Ok(())
 }
 

@@ -46,8 +46,13 @@ pub fn new_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Starts a session for a user and returns the cookie that carries it.
-pub async fn start(db: &Db, config: &Config, user_id: i64) -> Result<Cookie<'static>, sqlx::Error> {
+/// Starts a session for a user and returns the cookie that carries it. Called in the transaction that
+/// checked, under the user's row lock, that the password just verified is still theirs.
+pub async fn start(
+    tx: &mut sqlx::AnyConnection,
+    config: &Config,
+    user_id: i64,
+) -> Result<Cookie<'static>, sqlx::Error> {
     let token = new_token();
     let now = now_unix();
     sqlx::query(
@@ -56,7 +61,7 @@ pub async fn start(db: &Db, config: &Config, user_id: i64) -> Result<Cookie<'sta
     .bind(hash_token(&token))
     .bind(user_id)
     .bind(now)
-    .execute(&db.pool)
+    .execute(tx)
     .await?;
     Ok(session_cookie(config, token))
 }

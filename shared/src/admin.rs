@@ -537,7 +537,7 @@ pub mod messages {
     /// What a password reset link does, asked before it is issued.
     pub fn reset_warning(name: &str) -> String {
         format!(
-            "{name} is signed out everywhere at once. You get a one-time link to give them: with it they choose a new password, and their old one stops working."
+            "{name} is signed out everywhere at once. You get a one-time link to give them: with it they choose a new password, and their old one stops working then."
         )
     }
     pub const PASSWORD_CHANGED: &str =

@@ -120,22 +120,47 @@ pub fn submit<R: 'static, Fut>(
 /// A page's data from the admin API: a Leptos [`LocalResource`] over `GET url()`. The address is tracked
 /// (a change of page or filter loads again) and [`Loaded::reload`] loads it again. Leptos runs one load
 /// at a time and keeps the newest run's answer, so an older answer arriving last never replaces a newer
-/// one; while a load runs, the previous answer stays on screen.
+/// one; while a load runs, the previous answer stays on screen, and after a failed load the last good
+/// answer stays beside the error (a poll that fails once does not empty the page).
 ///
 /// The resource holds the answer as the browser parsed it (a `JsValue`, checked to read as `T` when it
 /// arrives) and [`Loaded::data`] reads it as `T`: one copy of Leptos's resource machinery for every page,
 /// not one per type (that cost the admin bundle about 19 KB — docs/toolchain.md).
 pub struct Loaded<T: 'static> {
-    resource: LocalResource<Result<JsValue, String>>,
+    resource: LocalResource<Answer>,
     read_as: PhantomData<fn() -> T>,
 }
+
+/// An answer's JSON, or why there is none with the last good answer (if any).
+type Answer = Result<JsValue, (String, Option<JsValue>)>;
 
 /// An answer's JSON, fetched anew each time the resource runs.
 type Fetch = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Result<JsValue, String>>>>>;
 
-/// The one resource every [`Loaded`] is.
-fn resource(fetch: Fetch) -> LocalResource<Result<JsValue, String>> {
-    LocalResource::new(fetch)
+/// The one resource every [`Loaded`] is: each run's answer, a failure carrying the last good one.
+fn resource(fetch: Fetch) -> LocalResource<Answer> {
+    let last_good = std::rc::Rc::new(std::cell::RefCell::new(None::<JsValue>));
+    LocalResource::new(move || {
+        let answer = fetch();
+        let last_good = last_good.clone();
+        async move {
+            match answer.await {
+                Ok(value) => {
+                    *last_good.borrow_mut() = Some(value.clone());
+                    Ok(value)
+                }
+                Err(message) => Err((message, last_good.borrow().clone())),
+            }
+        }
+    })
+}
+
+/// The answer to show: this run's, or the last good one.
+fn shown(answer: Answer) -> Option<JsValue> {
+    match answer {
+        Ok(value) | Err((_, Some(value))) => Some(value),
+        Err((_, None)) => None,
+    }
 }
 
 impl<T: 'static> std::fmt::Debug for Loaded<T> {
@@ -191,11 +216,11 @@ impl<T: DeserializeOwned + 'static> Loaded<T> {
         self.resource.refetch();
     }
 
-    /// The data (tracked): `None` before the first answer, or when the latest answer was an error.
+    /// The data (tracked): `None` until a load succeeds; the last good data after a failed one.
     pub fn data(self) -> Option<T> {
         self.resource
             .get()
-            .and_then(Result::ok)
+            .and_then(shown)
             .and_then(crate::js_json::from_js)
     }
 
@@ -203,7 +228,7 @@ impl<T: DeserializeOwned + 'static> Loaded<T> {
     pub fn data_untracked(self) -> Option<T> {
         self.resource
             .get_untracked()
-            .and_then(Result::ok)
+            .and_then(shown)
             .and_then(crate::js_json::from_js)
     }
 
@@ -213,12 +238,12 @@ impl<T: DeserializeOwned + 'static> Loaded<T> {
     }
 }
 
-fn error_alert(resource: LocalResource<Result<JsValue, String>>) -> impl IntoView {
+fn error_alert(resource: LocalResource<Answer>) -> impl IntoView {
     move || {
         resource
             .get()
             .and_then(Result::err)
-            .map(|m| view! { <p class="load-error" role="alert">{m}</p> })
+            .map(|(m, _)| view! { <p class="load-error" role="alert">{m}</p> })
     }
 }
 

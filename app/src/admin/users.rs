@@ -43,6 +43,9 @@ pub fn UsersTab() -> impl IntoView {
     let link_busy = RwSignal::new(false);
     let toasts = use_toasts();
     let issue_link = move |user: UserAdminView| {
+        if link_busy.get_untracked() {
+            return;
+        }
         link_busy.set(true);
         leptos::task::spawn_local(async move {
             let path = if user.has_password {
@@ -152,13 +155,13 @@ pub fn UsersTab() -> impl IntoView {
             />
             <AddUser link on_added=Callback::new(move |()| reload())/>
             {move || link.get().map(|l| view! {
-                <div class="card" role="region" aria-label="Set-up link">
+                <div class="card" role="region" aria-label=if l.user.has_password { "Password reset link" } else { "Set-up link" }>
                     <p>{if l.user.has_password {
                         format!("Give {} this link to choose a new password. It works once, for 24 hours; their old password works until they use it:", l.user.display_name)
                     } else {
                         format!("Give {} this link to choose a password. It works once, for 24 hours:", l.user.display_name)
                     }}</p>
-                    <input type="text" readonly aria-label="Set-up link" prop:value=l.url.clone()/>
+                    <input type="text" readonly aria-label=if l.user.has_password { "Password reset link" } else { "Set-up link" } prop:value=l.url.clone()/>
                 </div>
             })}
         </section>

@@ -49,7 +49,7 @@ fn ChangePassword() -> impl IntoView {
     view! {
         <form class="card admin-form" on:submit=on_submit novalidate aria-labelledby="change-password-title">
             <h2 id="change-password-title">"Change password"</h2>
-            <p class="muted">{format!("At least {MIN_PASSWORD_LEN} characters, and not a common one. You stay signed in here; everywhere else you are signed out.")}</p>
+            <p class="muted">{format!("At least {MIN_PASSWORD_LEN} characters, and not a common one. You stay signed in here; everywhere else you are signed out. A wrong current password counts as a failed sign-in.")}</p>
             <TextField id="current" label="Current password" input_type="password" autocomplete="current-password" value=current error=error_for(errors, "current")/>
             <TextField id="password" label="New password" input_type="password" autocomplete="new-password" value=password error=error_for(errors, "password")/>
             <TextField id="confirm" label="Repeat the new password" input_type="password" autocomplete="new-password" value=confirm error=error_for(errors, "confirm")/>

@@ -215,6 +215,8 @@ async fn new_link(
     purpose: Purpose,
 ) -> Result<impl IntoResponse + use<>, AppError> {
     let mut tx = state.db.begin_write().await.map_err(busy)?;
+    // As every admin change: a deactivation cannot land between the check and the new link.
+    lock_organization(&mut tx, admin.organization_id).await?;
     let user = find(&mut tx, admin.organization_id, id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -395,8 +397,8 @@ pub async fn set_password(
     };
     let token_hash = hash_token(body.token.trim());
     // A set-up link works while the user has no password; a reset link replaces the one they have.
-    let found: Option<(i64, i64, String, String)> = sqlx::query_as(
-        "SELECT p.user_id, u.organization_id, u.email, p.purpose \
+    let found: Option<(i64, i64, String, String, i64)> = sqlx::query_as(
+        "SELECT p.user_id, u.organization_id, u.email, p.purpose, p.created_by \
          FROM password_setups p JOIN users u ON u.id = p.user_id \
          WHERE p.token_hash = $1 AND p.expires_at > $2 AND u.active \
            AND (u.password_hash IS NULL OR p.purpose = 'reset')",
@@ -405,7 +407,7 @@ pub async fn set_password(
     .bind(now_unix())
     .fetch_optional(&state.db.pool)
     .await?;
-    let Some((user_id, organization_id, email, purpose)) = found else {
+    let Some((user_id, organization_id, email, purpose, issued_by)) = found else {
         return Err(expired());
     };
     let reset = purpose == Purpose::Reset.code();
@@ -447,7 +449,9 @@ pub async fn set_password(
         &mut tx,
         &audit::Entry {
             organization_id,
-            actor_user_id: user_id,
+            // A reset is the issuing admin's act as much as the user's: the log names the admin, whose
+            // link it was (whoever held the link chose the password).
+            actor_user_id: if reset { issued_by } else { user_id },
             subject_user_id: user_id,
             credential_id: None,
             action: if reset {
@@ -456,7 +460,11 @@ pub async fn set_password(
                 "password_set"
             },
             result: "saved",
-            detail: String::new(),
+            detail: if reset {
+                "set through the actor's one-time reset link; every session ended".to_owned()
+            } else {
+                String::new()
+            },
             license_ids: Vec::new(),
         },
     )

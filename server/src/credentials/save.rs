@@ -117,7 +117,10 @@ async fn ask_metrc(
         Ok(check) if check.missing.is_empty() => "verified",
         Ok(_) => "license_not_associated",
         Err(metrc::MetrcError::InvalidKey) => "invalid_key",
-        Err(_) => "metrc_unavailable",
+        Err(metrc::MetrcError::RateLimited { .. }) => "metrc_rate_limited",
+        Err(metrc::MetrcError::Unavailable(_)) => "metrc_unavailable",
+        Err(metrc::MetrcError::NotConfigured(_)) => "not_configured",
+        Err(metrc::MetrcError::Refused | metrc::MetrcError::Unexpected(_)) => "metrc_unexpected",
     };
     metrics::counter!("tc_verify_and_save_total", "state" => checked.draft.state.code(), "verdict" => verdict)
         .increment(1);

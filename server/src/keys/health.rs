@@ -156,6 +156,11 @@ pub async fn recheck_one(state: &AppState) -> Result<bool, sqlx::Error> {
             None
         }
     };
+
+    let written = record_check(&mut tx, due.key_ref, due.version, new_status, now).await?;
+    if !written {
+        return Ok(true);
+    }
     let result = match new_status {
         Some(CredentialStatus::Invalid) => "invalid",
         Some(CredentialStatus::LicenseLost) => "license_lost",
@@ -164,10 +169,6 @@ pub async fn recheck_one(state: &AppState) -> Result<bool, sqlx::Error> {
     };
     metrics::counter!("tc_key_rechecks_total", "state" => due.state.code(), "result" => result)
         .increment(1);
-    let written = record_check(&mut tx, due.key_ref, due.version, new_status, now).await?;
-    if !written {
-        return Ok(true);
-    }
     let reaches_changed = match (&outcome, due.key_ref) {
         (Ok(check), KeyRef::Default(id)) => {
             let reached: Vec<&str> = check

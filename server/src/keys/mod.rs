@@ -163,14 +163,6 @@ impl Custody {
         }
     }
 
-    /// How many stored keys this process found it cannot open.
-    pub fn unreadable_count(&self) -> usize {
-        self.reported
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .len()
-    }
-
     /// Seals a key for its holder under the active server key.
     pub fn seal(&self, holder: Holder, key: &MetrcUserKey) -> SealedKey {
         SealedKey {
@@ -189,6 +181,7 @@ impl Custody {
         sealed: &Sealed,
     ) -> Result<MetrcUserKey, Unreadable> {
         self.keys.open(&holder.owner(), sealed).map_err(|e| {
+            metrics::counter!("tc_unreadable_key_reads_total").increment(1);
             let first = self
                 .reported
                 .lock()

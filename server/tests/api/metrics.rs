@@ -96,14 +96,17 @@ on_both_databases! {
             value(&failing, r#"tc_metrc_requests_total{state="CO",endpoint="receipts",status="5xx"}"#) >= Some(2.0),
             "{failing}"
         );
-        assert!(value(&failing, r#"tc_oldest_pending_report_age_seconds{license="402R-00101"}"#).is_some(), "{failing}");
+        let oldest = format!(r#"tc_oldest_pending_report_age_seconds{{organization="{}",license="402R-00101"}}"#, app.organization_id);
+        let aged = until(&metrics_addr, &oldest, |age| age >= 1.0).await;
+        assert!(value(&aged, &oldest) >= Some(1.0), "{aged}");
+        assert_eq!(value(&aged, PENDING), Some(3.0), "still failing: {aged}");
         assert!(failing.contains("tc_metrc_request_duration_seconds_bucket"), "{failing}");
 
         app.sim.clear_faults();
         let drained = until(&metrics_addr, PENDING, |n| n == 0.0).await;
         assert_eq!(value(&drained, PENDING), Some(0.0), "{drained}");
         assert_eq!(value(&drained, SENT), Some(3.0), "{drained}");
-        assert_eq!(value(&drained, r#"tc_oldest_pending_report_age_seconds{license="402R-00101"}"#), Some(0.0));
+        assert_eq!(value(&drained, &oldest), Some(0.0));
         assert_eq!(value(&drained, r#"tc_worker_heartbeat_late_seconds{worker="outbox"}"#), Some(0.0), "{drained}");
         for secret in [CO_BOTH, "clerk@example.test", "Casey Clerk", PASSWORD] {
             assert!(!drained.contains(secret), "{secret} is in the metrics");

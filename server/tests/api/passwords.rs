@@ -5,10 +5,12 @@ use crate::harness::{PASSWORD, TestApp, envelope, logs, send};
 use crate::on_both_databases;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::json;
+use server::hooks::Point;
 use shared::Role;
 use shared::admin::SetupLink;
 use shared::admin::messages::COMMON_PASSWORD;
 use shared::api::paths;
+use std::time::Duration;
 
 const NEW_PASSWORD: &str = "plum kettle orbit 42";
 
@@ -155,6 +157,50 @@ on_both_databases! {
         }
         let logged = logs();
         assert!(!logged.contains(&token(&link)), "the link's token reached the logs");
+    }
+
+    /// The old password works until the link is used (the user may simply remember it): a session
+    /// started with it meanwhile ends when the new password is set, and the old one stops working then.
+    async fn a_session_started_with_the_old_password_ends_when_the_reset_is_used(app: TestApp) {
+        let (_, admin) = app.signed_in_as("avery@example.test", "Avery Admin", Role::Admin).await;
+        let user = app.add_user("cam@example.test", "Cam Clerk", Role::Staff).await;
+        let issued = send(&app, &admin, Method::POST, &paths::admin_reset_link(user), None).await;
+        let link: SetupLink = issued.json().await.expect("link");
+        let meanwhile = second_session(&app, "cam@example.test", PASSWORD).await;
+        assert_eq!(me(&app, &meanwhile).await, 200, "the old password still works");
+        // Changing the password from that session would cancel the admin's reset: refused.
+        let refused = send(&app, &meanwhile, Method::PUT, paths::MY_PASSWORD, change(PASSWORD, NEW_PASSWORD)).await;
+        assert_eq!(refused.status(), 409);
+        assert!(envelope(refused).await.message.contains("reset link"));
+
+        let set = send(&app, &TestApp::new_client(), Method::POST, paths::PASSWORD_SETUP,
+            Some(json!({ "token": token(&link), "password": NEW_PASSWORD, "confirm": NEW_PASSWORD }))).await;
+        assert_eq!(set.status(), 204);
+        assert_eq!(me(&app, &meanwhile).await, 401, "the session started with the old password ended");
+        assert_eq!(app.sign_in("cam@example.test", PASSWORD).await.status(), 401);
+        let admin_id = app.count("SELECT id FROM users WHERE email = 'avery@example.test'", &[]).await;
+        assert_eq!(
+            app.count("SELECT actor_user_id FROM audit_log WHERE action = 'password_reset' AND subject_user_id = $1", &[user]).await,
+            admin_id,
+            "the audit log names the admin whose link it was"
+        );
+    }
+
+    /// A sign-in whose password proved right just before the password changed does not start a session
+    /// afterwards: the session is written only if the password checked is still the user's.
+    async fn a_sign_in_checked_before_a_password_change_starts_no_session(app: TestApp) {
+        let (_, here) = app.signed_in_user("cam@example.test").await;
+        let arrived = app.state.hooks.pause_at(Point::SignInVerified, Duration::from_millis(1500));
+        let late = TestApp::new_client();
+        let signing_in = app.sign_in_with(&late, "cam@example.test", PASSWORD);
+        let changing = async {
+            arrived.notified().await;
+            send(&app, &here, Method::PUT, paths::MY_PASSWORD, change(PASSWORD, NEW_PASSWORD)).await
+        };
+        let (signed_in, changed) = tokio::join!(signing_in, changing);
+        assert_eq!(changed.status(), 204);
+        assert_eq!(signed_in.status(), 401, "the password it checked is no longer the user's");
+        assert_eq!(me(&app, &late).await, 401);
     }
 
     async fn a_reset_link_is_only_for_an_active_user_with_a_password(app: TestApp) {
