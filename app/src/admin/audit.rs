@@ -96,6 +96,7 @@ pub fn AuditTab() -> impl IntoView {
                     }).collect_view())}
                 </select>
             </div>
+            <div class="table-scroll" role="region" aria-label="Audit log" tabindex="0">
             <table class="admin-table" aria-label="Audit log">
                 <thead>
                     <tr>
@@ -122,6 +123,7 @@ pub fn AuditTab() -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+            </div>
             {move || log.data().is_some_and(|l| l.entries.is_empty()).then(|| view! { <p class="muted">"Nothing recorded for these filters."</p> })}
             {move || log.data().and_then(|l| l.next_before).map(|_| view! {
                 <button type="button" class="secondary" on:click=move |_| show_older()>"Older entries"</button>

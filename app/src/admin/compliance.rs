@@ -143,6 +143,7 @@ pub fn CompliancePage() -> impl IntoView {
                 }).collect_view()}
             </select>
         </div>
+        <div class="table-scroll" role="region" aria-label="Reports not sent" tabindex="0">
         <table class="admin-table" aria-label="Reports not sent">
             <thead>
                 <tr>
@@ -211,6 +212,7 @@ pub fn CompliancePage() -> impl IntoView {
                 }}
             </tbody>
         </table>
+        </div>
         {move || page.data().is_some_and(|p| p.reports.is_empty()).then(|| view! {
             <p class="muted">"Every report has reached METRC."</p>
         })}

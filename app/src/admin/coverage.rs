@@ -20,6 +20,10 @@ pub fn CoverageTab() -> impl IntoView {
         )
     });
     let pages = move || coverage.data().map_or(1, |c| c.pages);
+    // Outside the view: a `>` in an attribute closure there would close the tag (the page then showed
+    // this button's source as text).
+    let on_first = move || page_number.get() <= 1;
+    let on_last = move || page_number.get() >= pages();
     view! {
         <OrganizationTabs/>
         <section aria-labelledby="coverage-title">
@@ -27,6 +31,7 @@ pub fn CoverageTab() -> impl IntoView {
             <p class="muted">"Whose METRC key each active user's sales and adjustments are reported under, per active, tracked license. A report under the default key names the key holder in METRC, not the user."</p>
             {coverage.error_view()}
             {move || coverage.data().map(|c| view! {
+                <div class="table-scroll" role="region" aria-label="Coverage per license" tabindex="0">
                 <table class="admin-table" aria-label="Coverage per license">
                     <thead>
                         <tr>
@@ -47,6 +52,7 @@ pub fn CoverageTab() -> impl IntoView {
                         }).collect_view()}
                     </tbody>
                 </table>
+                </div>
             })}
             <label class="checkbox">
                 <input type="checkbox"
@@ -58,6 +64,7 @@ pub fn CoverageTab() -> impl IntoView {
                 "Only users who fall back to a default key"
             </label>
             {move || coverage.data().map(|c| view! {
+                <div class="table-scroll" role="region" aria-label="Coverage per user" tabindex="0">
                 <table class="admin-table coverage" aria-label="Coverage per user">
                     <thead>
                         <tr>
@@ -80,15 +87,16 @@ pub fn CoverageTab() -> impl IntoView {
                         }).collect_view()}
                     </tbody>
                 </table>
+                </div>
                 <p class="muted">{format!("{} users", c.users)}</p>
             })}
             <nav class="pager" aria-label="Coverage pages">
                 <button type="button" class="secondary"
-                    disabled=move || page_number.get() <= 1
+                    disabled=on_first
                     on:click=move |_| page_number.update(|p| *p -= 1)>"Previous"</button>
                 <span>{move || format!("Page {} of {}", page_number.get(), pages())}</span>
                 <button type="button" class="secondary"
-                    disabled=move || page_number.get() >= pages()
+                    disabled=on_last
                     on:click=move |_| page_number.update(|p| *p += 1)>"Next"</button>
             </nav>
         </section>

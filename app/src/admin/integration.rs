@@ -124,7 +124,9 @@ fn StateCard(
                     let text = format!("{} — {}{}{}", l.number, l.name,
                         if l.tracked { "" } else { " (not tracked)" },
                         if l.active { "" } else { " (inactive)" });
-                    let (tracked, number) = (l.tracked, l.number.clone());
+                    let tracked = l.tracked;
+                    // The button is named by its text; the license it is next to describes it.
+                    let item_id = format!("tracking-{}", l.id);
                     let toggle = move |_| {
                         let found = licenses
                             .data_untracked()
@@ -135,9 +137,8 @@ fn StateCard(
                     };
                     view! {
                         <li>
-                            {text}" "
-                            <button type="button" class="link" on:click=toggle
-                                aria-label=format!("{} {number}", if tracked { "Stop tracking" } else { "Track" })>
+                            <span id=item_id.clone()>{text}</span>" "
+                            <button type="button" class="link" on:click=toggle aria-describedby=item_id.clone()>
                                 {if tracked { "Stop tracking" } else { "Track" }}
                             </button>
                         </li>

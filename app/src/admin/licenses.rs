@@ -30,7 +30,8 @@ pub fn OrganizationManagement() -> impl IntoView {
         <section aria-labelledby="licenses-title">
             <h2 id="licenses-title">"Licenses"</h2>
             {page.error_view()}
-            <table class="admin-table">
+            <div class="table-scroll" role="region" aria-label="Licenses" tabindex="0">
+            <table class="admin-table" aria-label="Licenses">
                 <thead>
                     <tr>
                         <th scope="col">"License"</th>
@@ -52,9 +53,11 @@ pub fn OrganizationManagement() -> impl IntoView {
                             (true, true) => "Active, tracked",
                         };
                         let (l1, l2, l3) = (license.clone(), license.clone(), license.clone());
+                        // Each button is named by its text; the row's license describes it.
+                        let row_id = format!("license-{}", license.id);
                         view! {
                             <tr>
-                                <th scope="row">{license.number.to_string()}</th>
+                                <th scope="row" id=row_id.clone()>{license.number.to_string()}</th>
                                 <td>{license.state.code()}</td>
                                 <td>{license.name.clone()}</td>
                                 <td>{license.license_type.clone()}</td>
@@ -63,13 +66,13 @@ pub fn OrganizationManagement() -> impl IntoView {
                                 <td>{license.credentials}</td>
                                 <td class="actions">
                                     <button type="button" class="link" on:click=move |_| editing.set(Some(l3.clone()))
-                                        aria-label=format!("Edit {}", license.number)>"Edit"</button>
+                                        aria-describedby=row_id.clone()>"Edit"</button>
                                     <button type="button" class="link" on:click=move |_| change(&l1, tracked, !active)
-                                        aria-label=format!("{} {}", if active { "Deactivate" } else { "Reactivate" }, license.number)>
+                                        aria-describedby=row_id.clone()>
                                         {if active { "Deactivate" } else { "Reactivate" }}
                                     </button>
                                     <button type="button" class="link" on:click=move |_| change(&l2, !tracked, active)
-                                        aria-label=format!("{} {}", if tracked { "Stop tracking" } else { "Track" }, license.number)>
+                                        aria-describedby=row_id.clone()>
                                         {if tracked { "Stop tracking" } else { "Track" }}
                                     </button>
                                 </td>
@@ -78,6 +81,7 @@ pub fn OrganizationManagement() -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+            </div>
             {changes.dialog("withdraw-license", "Take this license out of use?", "Yes, continue")}
             {move || editing.get().map(|license| view! {
                 <EditLicense license editing on_saved=Callback::new(move |()| reload())/>

@@ -32,7 +32,7 @@ pub fn AdminApp() -> impl IntoView {
         {move || match router.path().as_str() {
             nav::SET_PASSWORD => EitherOf10::A(view! { <crate::pages::set_password::SetPasswordPage/> }),
             nav::REGISTER => EitherOf10::H(view! {
-                <Shell><crate::pages::register::RegisterPage/></Shell>
+                <Shell><AdminNav/><crate::pages::register::RegisterPage/></Shell>
             }),
             nav::ACCOUNT_SECURITY => EitherOf10::J(view! {
                 <Shell>
@@ -65,6 +65,35 @@ pub fn AdminApp() -> impl IntoView {
     }
 }
 
+/// The admin pages' own navigation, on each of them and on Register for an admin: where you are is
+/// marked (`aria-current="page"`).
+#[component]
+pub fn AdminNav() -> impl IntoView {
+    let session = use_session();
+    let router = router::use_router();
+    let here = move |path: &'static str| {
+        let now = router.path();
+        let section = if path == nav::ORGANIZATION {
+            "/admin/organization/"
+        } else {
+            path
+        };
+        (now == path || now.starts_with(section)).then_some("page")
+    };
+    move || {
+        matches!(session.get(), Session::SignedIn(me) if me.user.role == shared::Role::Admin).then(|| {
+            view! {
+                <nav class="admin-nav" aria-label="Administration">
+                    <a href=nav::ORGANIZATION aria-current=move || here(nav::ORGANIZATION)>"Organization Management"</a>
+                    <a href=nav::CONFIG aria-current=move || here(nav::CONFIG)>"Config Page"</a>
+                    <a href=nav::COMPLIANCE aria-current=move || here(nav::COMPLIANCE)>"Compliance Management"</a>
+                    <a href=nav::REGISTER aria-current=move || here(nav::REGISTER)>"Register"</a>
+                </nav>
+            }
+        })
+    }
+}
+
 /// The signed-in frame, for admins only: a staff member who opens an admin address is told so.
 #[component]
 fn AdminPage(children: ChildrenFn) -> impl IntoView {
@@ -74,7 +103,7 @@ fn AdminPage(children: ChildrenFn) -> impl IntoView {
         <Shell>
             {move || match session.get() {
                 Session::SignedIn(me) if me.user.role == shared::Role::Admin => {
-                    Either::Left(children.with_value(|c| c()))
+                    Either::Left(view! { <AdminNav/> {children.with_value(|c| c())} })
                 }
                 _ => Either::Right(view! {
                     <p class="load-error" role="alert">{shared::admin::messages::ADMINS_ONLY}</p>

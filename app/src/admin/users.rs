@@ -86,7 +86,8 @@ pub fn UsersTab() -> impl IntoView {
         <section aria-labelledby="users-title">
             <h2 id="users-title">"Users"</h2>
             {page.error_view()}
-            <table class="admin-table">
+            <div class="table-scroll" role="region" aria-label="Users" tabindex="0">
+            <table class="admin-table" aria-label="Users">
                 <thead>
                     <tr>
                         <th scope="col">"Name"</th>
@@ -139,6 +140,7 @@ pub fn UsersTab() -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+            </div>
             {changes.dialog("deactivate-user", "Deactivate this user?", "Yes, deactivate")}
             <crate::components::confirm_dialog::ConfirmDialog
                 id="reset-password".to_owned()

@@ -55,6 +55,7 @@ pub fn RegisterPage() -> impl IntoView {
         </div>
         <section aria-labelledby="my-reports-title">
             <h2 id="my-reports-title">"My reports"</h2>
+            <div class="table-scroll" role="region" aria-label="My reports" tabindex="0">
             <table class="admin-table" aria-label="My reports">
                 <thead>
                     <tr>
@@ -79,6 +80,7 @@ pub fn RegisterPage() -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+            </div>
         </section>
     }
 }
