@@ -1,13 +1,15 @@
-// Refreshes docs/screenshot.png, the picture in the README: signs in to a running server as the demo staff
+// Refreshes the README's pictures. docs/screenshot.png: signs in to a running server as the demo staff
 // user, saves a credential through the page if there is none (the demo key for both Colorado licenses,
 // with only Denver selected, so "This key also reaches" shows), and photographs it with its license
-// dropdown open.
+// dropdown open. docs/screenshot-config.png and docs/screenshot-coverage.png: the admin's Config Page and
+// Organization Management > Coverage.
 // Usage: with `scripts/run` serving, `node end2end/screenshot.mjs [http://127.0.0.1:3000]`. CI never runs it.
 import { chromium } from "@playwright/test";
 import { fileURLToPath } from "node:url";
 
 const base = process.argv[2] ?? "http://127.0.0.1:3000";
 const out = fileURLToPath(new URL("../docs/screenshot.png", import.meta.url));
+const docs = (name) => fileURLToPath(new URL(`../docs/${name}`, import.meta.url));
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
@@ -37,6 +39,22 @@ try {
   await group.getByRole("listbox").waitFor();
   await page.screenshot({ path: out });
   console.log(`wrote ${out}`);
+
+  const admin = await (await browser.newContext({ viewport: { width: 1100, height: 760 } })).newPage();
+  await admin.goto(`${base}/admin/config/integration`);
+  await admin.getByLabel("Email").fill("admin@demo.test");
+  await admin.getByLabel("Password").fill("demo-password-1");
+  await admin.getByRole("button", { name: "Sign in" }).click();
+  for (const [path, heading, file] of [
+    ["/admin/config/integration", "Config Page", "screenshot-config.png"],
+    ["/admin/organization/coverage", "Coverage", "screenshot-coverage.png"],
+  ]) {
+    await admin.goto(`${base}${path}`);
+    await admin.getByRole("heading", { name: heading }).first().waitFor();
+    await admin.waitForLoadState("networkidle");
+    await admin.screenshot({ path: docs(file) });
+    console.log(`wrote ${docs(file)}`);
+  }
 } finally {
   await browser.close();
 }

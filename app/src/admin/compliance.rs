@@ -121,14 +121,14 @@ pub fn CompliancePage() -> impl IntoView {
         <h1>"Compliance Management"</h1>
         <p class="muted">"Sales and adjustments that have not reached METRC yet, oldest first."</p>
         {page.error_view()}
-        <section aria-labelledby="counts-title">
-            <h2 id="counts-title">"By reason"</h2>
-            <ul aria-label="Counts by reason">
-                {move || page.data().map(|p| p.counts.into_iter().map(|(reason, n)| view! {
-                    <li>{format!("{reason}: {n}")}</li>
-                }).collect_view())}
+        // The counts as a row of chips, shown only when something is waiting.
+        {move || page.data().filter(|p| !p.counts.is_empty()).map(|p| view! {
+            <ul class="chips" aria-label="Counts by reason">
+                {p.counts.into_iter().map(|(reason, n)| view! {
+                    <li class="chip">{format!("{reason}: {n}")}</li>
+                }).collect_view()}
             </ul>
-        </section>
+        })}
         <div class="filters">
             <label for="compliance-license">"License"</label>
             <select id="compliance-license" bind:value=license_filter>

@@ -26,14 +26,18 @@ pub fn ConfigPage() -> impl IntoView {
     let changes = Changes::new(reload);
     view! {
         <h1>"Config Page"</h1>
+        <nav class="tabs" aria-label="Config Page">
+            <a href=crate::nav::CONFIG aria-current="page">"Integration"</a>
+        </nav>
         <section aria-labelledby="integration-title">
-            <h2 id="integration-title">"Integration"</h2>
-            <h3>"Metrc API Key & State Tracking Licenses"</h3>
+            <h2 id="integration-title">"Metrc API Key & State Tracking Licenses"</h2>
             <p class="muted">"Sales and adjustments by users without their own credential for a license are reported with the state's default key: METRC then records them under the key holder's name."</p>
             {page.error_view()}
-            {move || page.data().map(|p| p.states.into_iter().map(|s| view! {
-                <StateCard state=s licenses changes on_change=reload/>
-            }).collect_view())}
+            <div class="state-cards">
+                {move || page.data().map(|p| p.states.into_iter().map(|s| view! {
+                    <StateCard state=s licenses changes on_change=reload/>
+                }).collect_view())}
+            </div>
             {changes.dialog("untrack-license", "Take this license out of use?", "Yes, continue")}
         </section>
     }
@@ -95,7 +99,7 @@ fn StateCard(
     let has_key = state.default_key.is_some();
     view! {
         <section class="card state-card" aria-label=us.label()>
-            <h4>{us.label()}</h4>
+            <h3>{us.label()}</h3>
             <p>
                 {match &state.default_key {
                     Some(k) => format!("Default key ••••{} — {}; set by {}", k.key_last_four, k.status.label(), k.updated_by),
@@ -117,7 +121,7 @@ fn StateCard(
                     <button type="button" class="link danger" on:click=move |_| confirm_open.set(true)>"Remove default key"</button>
                 })}
             </form>
-            <h5>"Tracking licenses"</h5>
+            <h4>"Tracking licenses"</h4>
             <ul aria-label="Tracking licenses">
                 {state.licenses.iter().map(|l| {
                     let id = l.id;
@@ -147,7 +151,7 @@ fn StateCard(
             </ul>
             {(!not_covered.is_empty()).then(|| view! {
                 <div class="not-covered">
-                    <h5>"Not covered by the default key"</h5>
+                    <h4>"Not covered by the default key"</h4>
                     <ul aria-label="Not covered by the default key">{not_covered.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
                 </div>
             })}
