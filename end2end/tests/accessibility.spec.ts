@@ -193,6 +193,8 @@ test("the article's flow by keyboard alone, the focus visible at every step", as
   await page.keyboard.press("Enter");
   await expect(page.getByRole("status")).toHaveText(/Credential verified and saved\./);
   const group = page.getByRole("group", { name: "METRC · Colorado · ••••0001" });
+  // The focus goes to the saved credential, not back to the top of the page.
+  await expect(group.getByRole("heading")).toBeFocused();
   await expect(group.getByRole("list", { name: "Licenses" }).getByRole("listitem")).toHaveCount(1);
 
   // Edit licenses: open the stored credential's list, add the second license, Verify & Save.
@@ -208,6 +210,7 @@ test("the article's flow by keyboard alone, the focus visible at every step", as
   await page.keyboard.press("Enter");
   await expect(page.getByRole("status")).toHaveText(/Credential verified and saved\./);
   await expect(group.getByRole("list", { name: "Licenses" }).getByRole("listitem")).toHaveCount(2);
+  await expect(group.getByRole("heading")).toBeFocused();
 
   // Replace the key: a new key of the same account, typed into the stored credential's key field.
   const newKey = await freshCoKey(page);
@@ -218,6 +221,7 @@ test("the article's flow by keyboard alone, the focus visible at every step", as
   await expect(page.getByRole("status")).toHaveText(/Credential verified and saved\./);
   const replaced = page.getByRole("group", { name: `METRC · Colorado · ••••${newKey.slice(-4)}` });
   await expect(replaced).toBeVisible();
+  await expect(replaced.getByRole("heading")).toBeFocused();
 
   // Delete: "Delete" → the dialog opens on "Cancel"; Tab to "Yes, delete".
   await tabTo(page, replaced.getByRole("button", { name: "Delete" }), "Delete");

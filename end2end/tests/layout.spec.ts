@@ -1,5 +1,5 @@
 import { type Page } from "@playwright/test";
-import { expect, signIn, test } from "./fixtures";
+import { KEYS, deleteAllCredentials, expect, saveCredentialViaApi, signIn, test } from "./fixtures";
 
 // Every screen at a desktop, a tablet at the register and a phone: the document never scrolls sideways,
 // no view source leaks into the page, and every button is named by what it shows.
@@ -64,7 +64,11 @@ test("every staff screen fits 1280, 768 and 390 px", async ({ page }) => {
   expect(await layoutProblems(page), "sign-in").toEqual([]);
   await signIn(page, "staff@demo.test");
   await expect(page.getByRole("heading", { name: "Traceability Credentials" })).toBeVisible();
+  // The credentials page with a stored credential (its widest state).
+  await deleteAllCredentials(page);
+  await saveCredentialViaApi(page, "CO", ["402R-00101", "402R-00102"], KEYS.coBoth);
   await walk(page, STAFF_SCREENS);
+  await deleteAllCredentials(page);
 });
 
 test("every admin screen fits 1280, 768 and 390 px", async ({ page }) => {

@@ -142,7 +142,7 @@ fn StateCard(
                     view! {
                         <li>
                             <span id=item_id.clone()>{text}</span>" "
-                            <button type="button" class="link" on:click=toggle aria-describedby=item_id.clone()>
+                            <button type="button" class=if tracked { "link danger" } else { "link" } on:click=toggle aria-describedby=item_id.clone()>
                                 {if tracked { "Stop tracking" } else { "Track" }}
                             </button>
                         </li>

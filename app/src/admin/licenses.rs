@@ -67,11 +67,11 @@ pub fn OrganizationManagement() -> impl IntoView {
                                 <td class="actions">
                                     <button type="button" class="link" on:click=move |_| editing.set(Some(l3.clone()))
                                         aria-describedby=row_id.clone()>"Edit"</button>
-                                    <button type="button" class="link" on:click=move |_| change(&l1, tracked, !active)
+                                    <button type="button" class=if active { "link danger" } else { "link" } on:click=move |_| change(&l1, tracked, !active)
                                         aria-describedby=row_id.clone()>
                                         {if active { "Deactivate" } else { "Reactivate" }}
                                     </button>
-                                    <button type="button" class="link" on:click=move |_| change(&l2, !tracked, active)
+                                    <button type="button" class=if tracked { "link danger" } else { "link" } on:click=move |_| change(&l2, !tracked, active)
                                         aria-describedby=row_id.clone()>
                                         {if tracked { "Stop tracking" } else { "Track" }}
                                     </button>

@@ -123,7 +123,7 @@ pub fn UsersTab() -> impl IntoView {
                                         aria-describedby=name_id.clone()>
                                         {if other_role == Role::Admin { "Make admin" } else { "Make staff" }}
                                     </button>
-                                    <button type="button" class="link" on:click=move |_| change(&u2, role, !active)
+                                    <button type="button" class=if active { "link danger" } else { "link" } on:click=move |_| change(&u2, role, !active)
                                         aria-describedby=name_id.clone()>
                                         {if active { "Deactivate" } else { "Reactivate" }}
                                     </button>

@@ -10,6 +10,7 @@ use crate::components::license_select::LicenseMultiSelect;
 use crate::components::toasts::{ToastQueue, use_toasts};
 use leptos::either::Either;
 use leptos::prelude::*;
+use leptos::wasm_bindgen::JsCast;
 use shared::api::{ApiError, ErrorCode, FieldError};
 use shared::credential::{
     CredentialRequest, CredentialView, CredentialsPage, LicenseOption, ReachedLicense,
@@ -68,6 +69,7 @@ impl Credentials {
                     self.adding.set(false);
                 }
                 self.toasts.success(messages::SAVED);
+                focus_after_render(format!("credential-{id}-title"));
                 Ok(())
             }
             Err(e) => {
@@ -204,7 +206,8 @@ fn CredentialCard(credential: CredentialView) -> impl IntoView {
     view! {
         <section class="credential" role="group" aria-labelledby=labelled_by>
             <div class="credential-head">
-                <h2 id=title_id>{credential.label()}</h2>
+                // Focusable by script: a save moves the focus here (the cards are drawn anew).
+                <h2 id=title_id tabindex="-1">{credential.label()}</h2>
                 <span class="status" class:status-ok=credential.status == shared::credential::CredentialStatus::Verified>
                     {status}
                 </span>
@@ -533,6 +536,19 @@ fn KeyField(
 }
 
 /// A Unix time as the browser's local date and time.
+/// Moves the keyboard focus to the element `id` once the page has been drawn again, so that a keyboard
+/// user is not sent back to the top of the page when the list they were in is re-rendered.
+fn focus_after_render(id: String) {
+    request_animation_frame(move || {
+        if let Some(element) = document()
+            .get_element_by_id(&id)
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = element.focus();
+        }
+    });
+}
+
 pub fn local_time(unix_seconds: i64) -> String {
     // Milliseconds since 1970 fit an f64 exactly for any date this century.
     #[allow(clippy::cast_precision_loss)]
