@@ -138,3 +138,18 @@ export async function freshCoKey(page: Page) {
   expect(response.ok()).toBeTruthy();
   return key;
 }
+
+/** What is wrong with the page as laid out now (nothing: an empty list): sideways scrolling, and view
+ * source anywhere in the document's text (hidden parts included). */
+export async function layoutProblems(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const problems: string[] = [];
+    const root = document.documentElement;
+    if (root.scrollWidth > root.clientWidth) {
+      problems.push(`the page scrolls sideways by ${root.scrollWidth - root.clientWidth} px`);
+    }
+    const source = /move \|[^|]*\||\bon:[a-z]+=|=> *\{/.exec(document.body.textContent ?? "");
+    if (source) problems.push(`view source in the page: "${source[0]}"`);
+    return problems;
+  });
+}

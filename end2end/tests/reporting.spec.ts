@@ -1,5 +1,5 @@
 import { type Page } from "@playwright/test";
-import { KEYS, SIM_URL, addFault, deleteAllCredentials, expect, expectAccessible, freshCoKey, saveCredentialViaApi, signIn, test } from "./fixtures";
+import { KEYS, SIM_URL, addFault, deleteAllCredentials, expect, expectAccessible, freshCoKey, layoutProblems, saveCredentialViaApi, signIn, test } from "./fixtures";
 
 // Sales recorded on the Register page, the key they go out under, and what happens when a key stops working.
 
@@ -78,6 +78,10 @@ test.describe("Reporting", () => {
     const credential = page.getByRole("group", { name: new RegExp(`••••${key.slice(-4)}`) });
     await expect(credential).toContainText("Invalid key — 401 Unauthorized");
     await expect(credential).toContainText("1 report waiting for this key");
+    // The longest facts line there is still fits a phone.
+    await page.setViewportSize({ width: 390, height: 800 });
+    expect(await layoutProblems(page), "credentials with a report waiting, at 390 px").toEqual([]);
+    await page.setViewportSize({ width: 1280, height: 720 });
     const newKey = await freshCoKey(page);
     await credential.getByLabel("Metrc User API Key").fill(newKey);
     await credential.getByRole("button", { name: "Verify & Save" }).click();

@@ -76,7 +76,7 @@ pub fn AuditTab() -> impl IntoView {
     let entries = move || log.data().map(|l| l.entries).unwrap_or_default();
     view! {
         <OrganizationTabs/>
-        <section aria-labelledby="audit-title">
+        <section>
             <h2 id="audit-title">"Audit log"</h2>
             {users.error_view()}
             {log.error_view()}

@@ -284,7 +284,7 @@ fn DismissForm(
     let heading = title.clone();
     view! {
         <form class="card admin-form" on:submit=on_submit novalidate aria-label=title>
-            <h3>{heading}</h3>
+            <h2>{heading}</h2>
             <label for="dismiss-reason">"Reason"</label>
             <textarea id="dismiss-reason" bind:value=reason aria-describedby="dismiss-reason-error"
                 aria-invalid=move || error.read().is_some().to_string()></textarea>

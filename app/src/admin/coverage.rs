@@ -91,13 +91,15 @@ pub fn CoverageTab() -> impl IntoView {
                 <p class="muted">{format!("{} users", c.users)}</p>
             })}
             <nav class="pager" aria-label="Coverage pages">
+                // aria-disabled, not disabled: a button that becomes disabled while focused drops the
+                // focus to the page's top; this one keeps it and ignores the press.
                 <button type="button" class="secondary"
-                    disabled=on_first
-                    on:click=move |_| page_number.update(|p| *p -= 1)>"Previous"</button>
-                <span>{move || format!("Page {} of {}", page_number.get(), pages())}</span>
+                    aria-disabled=move || on_first().to_string()
+                    on:click=move |_| if !on_first() { page_number.update(|p| *p -= 1) }>"Previous"</button>
+                <span aria-live="polite">{move || format!("Page {} of {}", page_number.get(), pages())}</span>
                 <button type="button" class="secondary"
-                    disabled=on_last
-                    on:click=move |_| page_number.update(|p| *p += 1)>"Next"</button>
+                    aria-disabled=move || on_last().to_string()
+                    on:click=move |_| if !on_last() { page_number.update(|p| *p += 1) }>"Next"</button>
             </nav>
         </section>
     }

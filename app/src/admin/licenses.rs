@@ -27,7 +27,7 @@ pub fn OrganizationManagement() -> impl IntoView {
 
     view! {
         <OrganizationTabs/>
-        <section aria-labelledby="licenses-title">
+        <section>
             <h2 id="licenses-title">"Licenses"</h2>
             {page.error_view()}
             <div class="table-scroll" role="region" aria-label="Licenses" tabindex="0">

@@ -78,7 +78,12 @@ pub fn AdminNav() -> impl IntoView {
         } else {
             path
         };
-        (now == path || now.starts_with(section)).then_some("page")
+        // "page" on the page itself; "true" on the section a page is in (Organization Management's tabs).
+        if now == path {
+            Some("page")
+        } else {
+            now.starts_with(section).then_some("true")
+        }
     };
     move || {
         matches!(session.get(), Session::SignedIn(me) if me.user.role == shared::Role::Admin).then(|| {

@@ -83,7 +83,7 @@ pub fn UsersTab() -> impl IntoView {
     });
     view! {
         <OrganizationTabs/>
-        <section aria-labelledby="users-title">
+        <section>
             <h2 id="users-title">"Users"</h2>
             {page.error_view()}
             <div class="table-scroll" role="region" aria-label="Users" tabindex="0">
@@ -129,7 +129,7 @@ pub fn UsersTab() -> impl IntoView {
                                     </button>
                                     // One's own password is changed in Manage account.
                                     {(active && Some(user.id) != me).then(|| view! {
-                                        <button type="button" class="link" on:click=move |_| ask_link(u3.clone())
+                                        <button type="button" class=if has_password { "link danger" } else { "link" } on:click=move |_| ask_link(u3.clone())
                                             aria-describedby=name_id.clone()>
                                             {if has_password { "Reset password" } else { "New set-up link" }}
                                         </button>

@@ -535,7 +535,6 @@ fn KeyField(
     }
 }
 
-/// A Unix time as the browser's local date and time.
 /// Moves the keyboard focus to the element `id` once the page has been drawn again, so that a keyboard
 /// user is not sent back to the top of the page when the list they were in is re-rendered.
 fn focus_after_render(id: String) {
@@ -549,6 +548,7 @@ fn focus_after_render(id: String) {
     });
 }
 
+/// A Unix time as the browser's local date and time.
 pub fn local_time(unix_seconds: i64) -> String {
     // Milliseconds since 1970 fit an f64 exactly for any date this century.
     #[allow(clippy::cast_precision_loss)]

@@ -53,7 +53,7 @@ pub fn RegisterPage() -> impl IntoView {
             <SaleForm licenses recorded/>
             <AdjustmentForm licenses recorded/>
         </div>
-        <section aria-labelledby="my-reports-title">
+        <section>
             <h2 id="my-reports-title">"My reports"</h2>
             <div class="table-scroll" role="region" aria-label="My reports" tabindex="0">
             <table class="admin-table" aria-label="My reports">

@@ -86,7 +86,7 @@ fn SignOutEverywhere() -> impl IntoView {
         <section class="card" aria-labelledby="sessions-title">
             <h2 id="sessions-title">"Sessions"</h2>
             <p class="muted">"Lost a device, or signed in on a shared register? This signs you out on every browser and device, this one included."</p>
-            <button type="button" class="secondary" on:click=on_click disabled=move || busy.get()>
+            <button type="button" class="danger" on:click=on_click disabled=move || busy.get()>
                 "Sign out everywhere"
             </button>
         </section>
