@@ -4,6 +4,7 @@ import {
   expect,
   freshCoKey,
   expectAccessible,
+  heldSale,
   saveCredentialViaApi,
   signIn,
   signInFresh,
@@ -51,22 +52,6 @@ async function tabTo(page: Page, target: ReturnType<Page["locator"]>, what: stri
     await expectVisibleFocus(page, `on the way to ${what}`);
   }
   throw new Error(`Tab never reached ${what}`);
-}
-
-/** A held report of the admin's own (Massachusetts has no default key, the admin no credential there). */
-async function heldSale(page: Page) {
-  const origin = new URL(page.url()).origin;
-  const licenses = await (await page.request.get("/api/credentials")).json();
-  const newbury = licenses.licenses.find((l: { number: string }) => l.number === "MR281001");
-  const response = await page.request.post("/api/sales", {
-    headers: { origin },
-    data: {
-      license_id: newbury.id,
-      customer_type: "Consumer",
-      transactions: [{ package_label: "1A4MR281001000000000009", quantity: "1", unit: "Grams", total_amount: "5" }],
-    },
-  });
-  expect(response.status()).toBe(201);
 }
 
 test.describe("Accessibility (axe-core, WCAG 2.2 A/AA)", () => {

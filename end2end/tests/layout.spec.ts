@@ -1,5 +1,15 @@
 import { type Page } from "@playwright/test";
-import { KEYS, deleteAllCredentials, expect, layoutProblems, saveCredentialViaApi, signIn, test } from "./fixtures";
+import {
+  KEYS,
+  deleteAllCredentials,
+  expect,
+  expectAccessible,
+  heldSale,
+  layoutProblems,
+  saveCredentialViaApi,
+  signIn,
+  test,
+} from "./fixtures";
 
 // Every screen at a desktop, a tablet at the register and a phone: the document never scrolls sideways,
 // no view source leaks into the page, and every button is named by what it shows.
@@ -54,6 +64,8 @@ async function walk(page: Page, screens: [string, string][]) {
       await page.waitForLoadState("networkidle");
       expect(await layoutProblems(page), `${path} at ${width} px`).toEqual([]);
       await expectButtonsNamedByTheirText(page, `${path} at ${width} px`);
+      // axe-core where the layout is tightest (target sizes, reflow).
+      if (width === 390) await expectAccessible(page, `${path} at 390 px`);
     }
   }
 }
@@ -85,11 +97,28 @@ test("every staff screen fits 1280, 768 and 390 px", async ({ page }) => {
 });
 
 test("every admin screen fits 1280, 768 and 390 px", async ({ page }) => {
-  test.setTimeout(120_000);
+  test.setTimeout(180_000);
   await page.goto("/admin/organization/licenses");
   await signIn(page, "admin@demo.test");
   await expect(page.getByRole("heading", { name: "Organization Management" })).toBeVisible();
   await walk(page, ADMIN_SCREENS);
+
+  // The forms and dialogs an admin opens, on a phone.
+  await page.setViewportSize({ width: 390, height: 800 });
+  await page.goto("/admin/organization/licenses");
+  await page.getByRole("row").nth(1).getByRole("button", { name: "Edit", exact: true }).click();
+  await expect(page.getByRole("form", { name: /^Edit license / })).toBeVisible();
+  expect(await layoutProblems(page), "Licenses with the edit form open at 390 px").toEqual([]);
+  await page.goto("/admin/organization/users");
+  await page.getByRole("row", { name: /Sam Staff/ }).getByRole("button", { name: "Reset password" }).click();
+  await expect(page.getByRole("dialog", { name: "Reset this user's password?" })).toBeVisible();
+  expect(await layoutProblems(page), "Users with the reset dialog open at 390 px").toEqual([]);
+  await heldSale(page);
+  await page.goto("/admin/compliance");
+  await page.getByRole("table", { name: "Reports not sent" }).getByRole("row").nth(1).getByRole("button", { name: "Dismiss", exact: true }).click();
+  await expect(page.getByRole("form", { name: /^Dismiss / })).toBeVisible();
+  expect(await layoutProblems(page), "Compliance Management with the dismiss form open at 390 px").toEqual([]);
+  await expectAccessible(page, "Compliance Management with the dismiss form open at 390 px");
 });
 
 test("the admin pages say where you are", async ({ page }) => {
