@@ -45,6 +45,8 @@ try {
   await admin.getByLabel("Email").fill("admin@demo.test");
   await admin.getByLabel("Password").fill("demo-password-1");
   await admin.getByRole("button", { name: "Sign in" }).click();
+  // Signed in once the page it returns to shows.
+  await admin.getByRole("heading", { name: "Config Page" }).first().waitFor();
   for (const [path, heading, file] of [
     ["/admin/config/integration", "Config Page", "screenshot-config.png"],
     ["/admin/organization/coverage", "Coverage", "screenshot-coverage.png"],
