@@ -86,6 +86,7 @@ test.describe("Account safety", () => {
     const { email, name } = await newUserWithPassword(page, "Lee Locked", FIRST);
     const user = await (await browser.newContext()).newPage();
     await user.goto("/sign-in");
+    await expect(user.getByText("Forgot your password? Ask your organization's administrator for a password reset link.")).toBeVisible();
     for (let i = 0; i < 5; i++) {
       await signIn(user, email, "not the password");
       await expect(user.getByRole("alert")).toContainText(/not correct/);

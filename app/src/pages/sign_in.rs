@@ -80,6 +80,7 @@ pub fn SignInPage() -> impl IntoView {
                 <button type="submit" class="primary" disabled=move || busy.get() aria-busy=move || busy.get().to_string()>
                     {move || if busy.get() { "Signing in…" } else { "Sign in" }}
                 </button>
+                <p class="hint">"Forgot your password? Ask your organization's administrator for a password reset link."</p>
             </form>
         </main>
     }
