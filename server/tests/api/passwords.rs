@@ -68,6 +68,28 @@ on_both_databases! {
         assert!(!logged.contains(NEW_PASSWORD) && !logged.contains(PASSWORD), "a password reached the logs");
     }
 
+    /// Two changes sent at once (two clicks, two tabs): one wins, the other changes nothing, and exactly
+    /// one of the two new passwords signs in.
+    async fn two_simultaneous_password_changes_land_once(app: TestApp) {
+        let (_, here) = app.signed_in_user("cam@example.test").await;
+        const OTHER: &str = "quiet meadow falcon 9";
+        let (a, b) = tokio::join!(
+            send(&app, &here, Method::PUT, paths::MY_PASSWORD, change(PASSWORD, NEW_PASSWORD)),
+            send(&app, &here, Method::PUT, paths::MY_PASSWORD, change(PASSWORD, OTHER)),
+        );
+        let statuses = [a.status().as_u16(), b.status().as_u16()];
+        assert_eq!(statuses.iter().filter(|s| **s == 204).count(), 1, "{statuses:?}");
+        assert!(statuses.iter().all(|s| [204, 409, 422].contains(s)), "{statuses:?}");
+        let works = |p: &'static str| {
+            let app = &app;
+            async move { app.sign_in_with(&TestApp::new_client(), "cam@example.test", p).await.status() == 200 }
+        };
+        let (new_works, other_works, old_works) = (works(NEW_PASSWORD).await, works(OTHER).await, works(PASSWORD).await);
+        assert!(new_works ^ other_works, "exactly one new password works");
+        assert!(!old_works);
+        assert_eq!(me(&app, &here).await, 200, "this session goes on");
+    }
+
     async fn wrong_current_passwords_count_as_failed_sign_ins(app: TestApp) {
         let (_, here) = app.signed_in_user("cam@example.test").await;
         for _ in 0..5 {
