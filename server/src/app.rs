@@ -155,6 +155,12 @@ impl Application {
                 crate::keys::health::run(state.clone())
             })
         };
+        let _tally = {
+            let state = self.state.clone();
+            crate::supervise::spawn("accountability counts", move || {
+                crate::tally::run(state.clone())
+            })
+        };
         let _metrics = self.metrics_listener.map(|listener| {
             let handle = crate::metrics::handle();
             let router = crate::metrics::router(self.state.clone());

@@ -25,6 +25,7 @@ pub mod rate_limit;
 pub mod reports;
 pub mod sessions;
 pub mod supervise;
+pub mod tally;
 pub mod telemetry;
 
 use std::sync::Arc;

@@ -162,6 +162,7 @@ async fn refresh(state: &AppState) -> Result<(), sqlx::Error> {
     for (worker, heartbeat) in [
         ("outbox", &state.heartbeats.outbox),
         ("key_recheck", &state.heartbeats.health),
+        ("tally", &state.heartbeats.tally),
     ] {
         // Seconds past the beat the worker announced (0 while on time); before its first beat, since
         // when the process started.

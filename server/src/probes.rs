@@ -51,6 +51,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     for (name, heartbeat) in [
         ("the reporting outbox", &state.heartbeats.outbox),
         ("the key re-check", &state.heartbeats.health),
+        ("the accountability counts", &state.heartbeats.tally),
     ] {
         match heartbeat.due() {
             None => problems.push(format!("{name} has not started")),

@@ -38,6 +38,7 @@ impl Heartbeat {
 pub struct Heartbeats {
     pub outbox: Heartbeat,
     pub health: Heartbeat,
+    pub tally: Heartbeat,
     /// When the tasks were set up (unix seconds): a task that never beat is late since then.
     pub started_at: i64,
 }
@@ -47,6 +48,7 @@ impl Default for Heartbeats {
         Heartbeats {
             outbox: Heartbeat::default(),
             health: Heartbeat::default(),
+            tally: Heartbeat::default(),
             started_at: crate::db::now_unix(),
         }
     }

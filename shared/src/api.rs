@@ -45,6 +45,10 @@ pub mod paths {
 
     /// Admins only: `GET` the reports not sent; `POST /{id}/resend`, `/{id}/resend-default`, `/{id}/dismiss`.
     pub const ADMIN_COMPLIANCE: &str = "/api/admin/compliance";
+    /// The accountability rate, its chart and who falls back (`?days=7|30|90&license=`).
+    pub const ADMIN_ACCOUNTABILITY: &str = "/api/admin/accountability";
+    /// The signed-in user's problems with their keys (the banner).
+    pub const MY_ALERTS: &str = "/api/me/alerts";
 
     pub fn compliance_action(id: i64, action: &str) -> String {
         format!("{ADMIN_COMPLIANCE}/{id}/{action}")

@@ -42,6 +42,7 @@ pub(crate) fn redacted(value: &str) -> &'static str {
     if value.is_empty() { "" } else { "[redacted]" }
 }
 
+pub mod accountability;
 pub mod admin;
 pub mod api;
 pub mod credential;

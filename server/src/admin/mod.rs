@@ -4,6 +4,7 @@
 //! Every handler takes an [`AdminUser`]: a staff member gets 403 before anything is read. Every query is
 //! scoped to the admin's organization, so another organization's rows answer 404, by id guessing too.
 
+pub mod accountability;
 pub mod audit_log;
 pub mod compliance;
 pub mod coverage;
@@ -66,6 +67,7 @@ pub fn routes() -> Router<AppState> {
             put(integration::set_default_key).delete(integration::remove_default_key),
         )
         .route(paths::ADMIN_COMPLIANCE, get(compliance::page))
+        .route(paths::ADMIN_ACCOUNTABILITY, get(accountability::page))
         .route(
             "/api/admin/compliance/{id}/resend",
             post(compliance::resend_by_table),

@@ -26,6 +26,7 @@ const NO_STORE: [(header::HeaderName, &str); 1] = [(header::CACHE_CONTROL, "no-s
 
 /// The license a report is recorded at, as recording needs it.
 struct AtLicense {
+    id: i64,
     number: LicenseNumber,
     time_zone: String,
 }
@@ -53,17 +54,13 @@ async fn license_for_recording(
             "License {number} is inactive or not tracked: sales and adjustments there are refused. Ask your administrator."
         ))),
         Some((number, time_zone, _)) => Ok(AtLicense {
+            id: license_id,
             number: LicenseNumber::parse(&number).map_err(|e| {
                 AppError::Internal(format!("license {license_id}'s stored number: {e}"))
             })?,
             time_zone,
         }),
     }
-}
-
-/// Now, as the facility's wall clock.
-fn facility_now(time_zone: &str) -> Result<String, AppError> {
-    wall_clock(jiff::Timestamp::now(), time_zone)
 }
 
 /// A moment as the wall clock in a zone: `YYYY-MM-DDTHH:MM:SS.fff` without an offset (what METRC wants).
@@ -74,24 +71,27 @@ pub fn wall_clock(at: jiff::Timestamp, time_zone: &str) -> Result<String, AppErr
     Ok(here.strftime("%Y-%m-%dT%H:%M:%S%.3f").to_string())
 }
 
-/// Writes a report into the outbox; returns its id. The caller's transaction commits it.
+/// Writes a report into the outbox, with the license-local day it belongs to; returns its id. The caller's
+/// transaction commits it.
 async fn insert_report(
     tx: &mut AnyConnection,
     user: &User,
-    license_id: i64,
+    license: &AtLicense,
     kind: ReportKind,
     now: i64,
 ) -> Result<i64, AppError> {
+    let day = crate::tally::day_of(now, &license.time_zone).map_err(AppError::Internal)?;
     Ok(sqlx::query_scalar(
-        "INSERT INTO reports (organization_id, license_id, user_id, kind, payload, status, next_attempt_at, recorded_at) \
-         VALUES ($1, $2, $3, $4, '', $6, $5, $5) RETURNING id",
+        "INSERT INTO reports (organization_id, license_id, user_id, kind, payload, status, next_attempt_at, recorded_at, recorded_on) \
+         VALUES ($1, $2, $3, $4, '', $6, $5, $5, $7) RETURNING id",
     )
     .bind(user.organization_id)
-    .bind(license_id)
+    .bind(license.id)
     .bind(user.id)
     .bind(kind.code())
     .bind(now)
     .bind(ReportStatus::Pending.code())
+    .bind(day)
     .fetch_one(tx)
     .await?)
 }
@@ -147,9 +147,11 @@ pub async fn record_sale(
     let sale = body.parse().map_err(AppError::Validation)?;
     let mut tx = state.db.begin_write().await?;
     let license = license_for_recording(&mut tx, &user, sale.license_id).await?;
-    let sales_date_time = facility_now(&license.time_zone)?;
-    let now = now_unix();
-    let id = insert_report(&mut tx, &user, sale.license_id, ReportKind::Sale, now).await?;
+    // One moment for the receipt's time, the report's time and its day: a sale at midnight is on one day.
+    let at = jiff::Timestamp::now();
+    let sales_date_time = wall_clock(at, &license.time_zone)?;
+    let now = at.as_second();
+    let id = insert_report(&mut tx, &user, &license, ReportKind::Sale, now).await?;
     let external_number = format!("TC-{id:010}");
     let receipt = metrc::reports::Receipt {
         sales_date_time,
@@ -199,14 +201,7 @@ pub async fn record_adjustment(
     let mut tx = state.db.begin_write().await?;
     let license = license_for_recording(&mut tx, &user, adjustment.license_id).await?;
     let now = now_unix();
-    let id = insert_report(
-        &mut tx,
-        &user,
-        adjustment.license_id,
-        ReportKind::Adjustment,
-        now,
-    )
-    .await?;
+    let id = insert_report(&mut tx, &user, &license, ReportKind::Adjustment, now).await?;
     finish(&state, tx, id, None, &object).await?;
     Ok((
         StatusCode::CREATED,

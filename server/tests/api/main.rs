@@ -7,6 +7,7 @@
 
 mod harness;
 
+mod accountability;
 mod admin;
 mod credentials;
 mod errors;
