@@ -99,6 +99,11 @@ pub async fn sign_out() -> Result<(), ApiError> {
     call(Method::DELETE, paths::SESSION, None).await.map(drop)
 }
 
+/// The user's problems with their keys (the banner).
+pub async fn alerts() -> Result<shared::credential::Alerts, ApiError> {
+    decode(call(Method::GET, paths::MY_ALERTS, None).await?)
+}
+
 /// The user's credentials and the organization's licenses.
 pub async fn credentials() -> Result<CredentialsPage, ApiError> {
     decode(call(Method::GET, paths::CREDENTIALS, None).await?)

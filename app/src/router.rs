@@ -59,7 +59,11 @@ impl Router {
             return;
         }
         self.sync();
-        window().scroll_to_with_x_and_y(0.0, 0.0);
+        match to.split_once('#') {
+            // A link to a part of a page (a credential, from the banner): its element takes the focus.
+            Some((_, id)) => focus_after_render(id.to_owned()),
+            None => window().scroll_to_with_x_and_y(0.0, 0.0),
+        }
     }
 
     /// Reads the address from the browser. Only a part that changed notifies, so an effect that
@@ -81,6 +85,20 @@ impl Router {
         set_if_changed(self.path, path);
         set_if_changed(self.search, location.search().unwrap_or_default());
     }
+}
+
+/// Moves the keyboard focus to the element `id` once the page has been drawn again (scrolling it into
+/// view), so that a keyboard user is not sent back to the top of the page when the list they were in is
+/// re-rendered, and a link to a part of a page lands there.
+pub fn focus_after_render(id: String) {
+    request_animation_frame(move || {
+        if let Some(element) = document()
+            .get_element_by_id(&id)
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = element.focus();
+        }
+    });
 }
 
 fn set_if_changed(signal: RwSignal<String>, value: String) {
@@ -142,5 +160,8 @@ fn follow_link(router: Router, e: &web_sys::MouseEvent) {
         return;
     }
     e.prevent_default();
-    router.navigate(&format!("{path}{}", anchor.search()), false);
+    router.navigate(
+        &format!("{path}{}{}", anchor.search(), anchor.hash()),
+        false,
+    );
 }

@@ -8,12 +8,13 @@
 
 use app::js_json::from_js;
 use serde::de::DeserializeOwned;
+use shared::accountability::AccountabilityPage;
 use shared::admin::{
     AuditPage, CoveragePage, IntegrationPage, LicenseAdminView, LicensesAdminPage, SetupLink,
     StateIntegration, UsersAdminPage,
 };
 use shared::api::{ApiError, Me};
-use shared::credential::{CredentialsPage, SavedCredential};
+use shared::credential::{Alerts, CredentialsPage, SavedCredential};
 use shared::report::{CompliancePage, ReportView};
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -138,6 +139,25 @@ fn reports_and_compliance() {
     assert!(agrees::<CompliancePage>(&format!(
         r#"{{"reports":[{{"report":{REPORT},"user":"Ann"}}],"counts":[["held",3],["sent",120]]}}"#
     )));
+}
+
+#[wasm_bindgen_test]
+fn accountability_and_the_banner() {
+    let counts = r#"{"own":2,"default":1,"held":0,"outcome_unknown":0,"pending":3,"dismissed":1}"#;
+    assert!(agrees::<AccountabilityPage>(&format!(
+        r#"{{"days":[{{"day":"2026-11-28","counts":{counts}}},{{"day":"2026-11-29","counts":{counts}}}],
+        "recent":{counts},"before":{counts},
+        "fallbacks":[{{"user_id":9,"name":"=Dana","email":"d@example.com","count":4,"licenses":["402R-00101"]}}],
+        "licenses":[{{"id":1,"number":"402R-00101","name":"Colfax"}}]}}"#
+    )));
+    assert!(agrees::<Alerts>(
+        r#"{"alerts":[{"state":"CO","problem":"Invalid","credential_id":7,"version":2,"sales":3,"adjustments":0},
+        {"state":"MA","problem":"NoCredential","credential_id":null,"version":0,"sales":1,"adjustments":1}],"checking":true}"#
+    ));
+    assert!(agrees::<Alerts>(r#"{"alerts":[],"checking":false}"#));
+    assert!(both_refuse::<Alerts>(
+        r#"{"alerts":[{"state":"CO","problem":"Broken","credential_id":7,"version":2,"sales":3,"adjustments":0}],"checking":false}"#
+    ));
 }
 
 /// The shapes serde_json refuses are refused here too: nothing is read as something it is not.

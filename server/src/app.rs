@@ -249,6 +249,7 @@ fn router(state: AppState) -> Result<Router, StartError> {
             post(auth::sign_in).delete(auth::sign_out),
         )
         .route(paths::ME, get(auth::me))
+        .route(paths::MY_ALERTS, get(credentials::alerts))
         .route(paths::MY_PASSWORD, put(auth::change_password))
         .route(paths::MY_SESSIONS, delete(auth::sign_out_everywhere))
         .route("/healthz", get(crate::probes::healthz))

@@ -82,6 +82,12 @@ pub async fn sign_in(
     tx.commit().await?;
     rate_limit::release_sign_in_failure(&state.db, slot, &request.email).await?;
     tracing::info!(user_id = user.id, "signed in");
+    // A check at shift start: keys not checked lately are asked about now, in the background.
+    tokio::spawn(crate::keys::health::recheck_at_sign_in(
+        state.clone(),
+        user.id,
+        crate::db::now_unix(),
+    ));
     Ok((
         [(header::CACHE_CONTROL, "no-store")],
         jar.add(cookie),

@@ -102,6 +102,9 @@ pub struct HealthConfig {
     /// The pause between two checks, so that METRC sees a trickle, not a burst
     /// (`KEY_RECHECK_PACE_MS`, default 1000).
     pub pace: Duration,
+    /// At sign-in, each of the user's credentials last checked longer ago than this is checked again
+    /// in the background (`KEY_CHECK_AT_SIGN_IN_MINUTES`, default 60; 0: every one).
+    pub at_sign_in: Duration,
 }
 
 /// The reporting outbox (`OUTBOX_*`).
@@ -295,9 +298,14 @@ impl Config {
             None => return Err(ConfigError::MissingCredentialKeys),
         };
 
-        let minutes = |name, default| -> Result<Duration, ConfigError> {
+        let minutes = |name: &'static str, default| -> Result<Duration, ConfigError> {
             let n: u64 = parse_or(&get, name, Some(default))?;
-            Ok(Duration::from_secs(n * 60))
+            n.checked_mul(60)
+                .map(Duration::from_secs)
+                .ok_or_else(|| ConfigError::Invalid {
+                    name,
+                    reason: "is too large".into(),
+                })
         };
         let sessions = SessionConfig {
             idle: minutes("SESSION_IDLE_MINUTES", 30)?,
@@ -342,6 +350,7 @@ impl Config {
         let health = HealthConfig {
             interval: hours("KEY_RECHECK_HOURS", 6)?,
             pace: Duration::from_millis(parse_or(&get, "KEY_RECHECK_PACE_MS", Some(1000))?),
+            at_sign_in: minutes("KEY_CHECK_AT_SIGN_IN_MINUTES", 60)?,
         };
 
         let heartbeat_slack = seconds("READY_HEARTBEAT_SLACK_SECS", 120)?;

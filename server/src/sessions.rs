@@ -154,6 +154,14 @@ async fn resolve(db: &Db, config: &Config, token: &str) -> Result<Option<User>, 
     Ok(Some(user))
 }
 
+/// When the session of this cookie started (unix seconds), if it exists.
+pub async fn started_at(db: &Db, token: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT created_at FROM sessions WHERE token_hash = $1")
+        .bind(hash_token(token))
+        .fetch_optional(&db.pool)
+        .await
+}
+
 /// The session cookie's value, if the request has one.
 pub fn token_from(jar: &CookieJar, config: &Config) -> Option<String> {
     jar.get(cookie_name(config))

@@ -319,6 +319,107 @@ pub struct ReachedLicense {
 }
 
 /// The sentences of the page, written once (the server sends them; the client shows them).
+/// What is wrong with the user's keys in one state, for the banner on every page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Problem {
+    /// METRC refuses the credential's key.
+    Invalid,
+    /// The key no longer reaches one of the credential's licenses.
+    LicenseLost,
+    /// Reports wait at licenses none of the user's credentials covers (and no default key reaches).
+    NoCredential,
+}
+
+/// One banner: a problem with the user's key in a state, and what waits for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub state: StateCode,
+    pub problem: Problem,
+    /// The credential to fix; `None` when there is none to fix (a key is to be added).
+    pub credential_id: Option<i64>,
+    /// The credential's version: a problem with a key saved again since is a new problem.
+    pub version: i64,
+    /// The user's sales and adjustments held for want of a working key there.
+    pub sales: i64,
+    pub adjustments: i64,
+}
+
+impl Alert {
+    /// Names this problem, for remembering it was dismissed or announced in this browser session.
+    pub fn key(&self) -> String {
+        let problem = match self.problem {
+            Problem::Invalid => "invalid",
+            Problem::LicenseLost => "license-lost",
+            Problem::NoCredential => "no-credential",
+        };
+        match self.credential_id {
+            Some(id) => format!("tc-alert:{problem}:{id}:{}", self.version),
+            None => format!("tc-alert:{problem}:{}", self.state.code()),
+        }
+    }
+
+    /// "3 sales are waiting", "1 sale and 2 adjustments are waiting"; empty when nothing waits.
+    fn waiting(&self) -> String {
+        let count = |n: i64, one: &str, many: &str| match n {
+            0 => None,
+            1 => Some(format!("1 {one}")),
+            n => Some(format!("{n} {many}")),
+        };
+        let parts: Vec<String> = [
+            count(self.sales, "sale", "sales"),
+            count(self.adjustments, "adjustment", "adjustments"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let verb = if self.sales + self.adjustments == 1 {
+            "is"
+        } else {
+            "are"
+        };
+        match parts.as_slice() {
+            [] => String::new(),
+            parts => format!("{} {verb} waiting", parts.join(" and ")),
+        }
+    }
+
+    /// The banner's sentence, before its link.
+    pub fn sentence(&self) -> String {
+        let state = self.state.name();
+        let waiting = self.waiting();
+        let waiting_after = if waiting.is_empty() {
+            String::new()
+        } else {
+            format!(" — {waiting}")
+        };
+        match self.problem {
+            Problem::Invalid => {
+                format!("Your METRC key for {state} stopped working{waiting_after}.")
+            }
+            Problem::LicenseLost => format!(
+                "Your METRC key for {state} no longer reaches all of its licenses{waiting_after}."
+            ),
+            Problem::NoCredential => format!("{waiting} for your METRC key for {state}."),
+        }
+    }
+
+    /// The link's text.
+    pub fn action(&self) -> &'static str {
+        match self.problem {
+            Problem::NoCredential => "Add your key.",
+            Problem::Invalid | Problem::LicenseLost => "Update your key.",
+        }
+    }
+}
+
+/// `GET /api/me/alerts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alerts {
+    pub alerts: Vec<Alert>,
+    /// The keys are being checked with METRC since this sign-in: ask again in a moment.
+    pub checking: bool,
+}
+
 pub mod messages {
     use crate::state::StateCode;
 
@@ -362,6 +463,63 @@ pub mod messages {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_alert_says_what_broke_and_what_waits() {
+        use super::{Alert, Problem};
+        let co = crate::StateCode::parse("CO").expect("served");
+        let mut alert = Alert {
+            state: co,
+            problem: Problem::Invalid,
+            credential_id: Some(7),
+            version: 3,
+            sales: 3,
+            adjustments: 0,
+        };
+        assert_eq!(
+            format!("{} {}", alert.sentence(), alert.action()),
+            "Your METRC key for Colorado stopped working — 3 sales are waiting. Update your key."
+        );
+        alert.sales = 1;
+        alert.adjustments = 2;
+        assert!(
+            alert
+                .sentence()
+                .ends_with("— 1 sale and 2 adjustments are waiting.")
+        );
+        alert.sales = 0;
+        alert.adjustments = 1;
+        assert!(alert.sentence().ends_with("— 1 adjustment is waiting."));
+        alert.adjustments = 0;
+        assert_eq!(
+            alert.sentence(),
+            "Your METRC key for Colorado stopped working."
+        );
+        alert.problem = Problem::LicenseLost;
+        assert_eq!(
+            alert.sentence(),
+            "Your METRC key for Colorado no longer reaches all of its licenses."
+        );
+        let other = Alert {
+            version: 4,
+            ..alert.clone()
+        };
+        assert_ne!(
+            alert.key(),
+            other.key(),
+            "a key saved again is a new problem"
+        );
+        let missing = Alert {
+            problem: Problem::NoCredential,
+            credential_id: None,
+            sales: 2,
+            ..alert
+        };
+        assert_eq!(
+            format!("{} {}", missing.sentence(), missing.action()),
+            "2 sales are waiting for your METRC key for Colorado. Add your key."
+        );
+    }
+
     use super::*;
 
     fn license(id: i64, number: &str, state: &str) -> LicenseOption {

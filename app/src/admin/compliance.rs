@@ -119,6 +119,8 @@ pub fn CompliancePage() -> impl IntoView {
     };
     view! {
         <h1>"Compliance Management"</h1>
+        <super::accountability::AccountabilityPanel/>
+        <h2>"Reports not sent"</h2>
         <p class="muted">"Sales and adjustments that have not reached METRC yet, oldest first."</p>
         {page.error_view()}
         // The counts as a row of chips, shown only when something is waiting.

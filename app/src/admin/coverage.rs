@@ -3,6 +3,8 @@
 //! covered" — with counts per license, a "falls back to default" filter and pages of 50 users.
 
 use super::{Loaded, OrganizationTabs};
+use crate::nav;
+use crate::router::use_router;
 use leptos::prelude::*;
 use shared::admin::{Cover, CoveragePage};
 use shared::api::paths;
@@ -11,9 +13,15 @@ use shared::api::paths;
 pub fn CoverageTab() -> impl IntoView {
     let page_number = RwSignal::new(1_i64);
     let fallback_only = RwSignal::new(false);
+    // One user only, from the address (`?user=`: the ranking of who falls back links here).
+    let router = use_router();
+    let only_user = move || router.query("user").and_then(|u| u.parse::<i64>().ok());
     let coverage = Loaded::<CoveragePage>::new(move || {
+        let user = only_user()
+            .map(|u| format!("&user={u}"))
+            .unwrap_or_default();
         format!(
-            "{}?page={}&fallback={}",
+            "{}?page={}&fallback={}{user}",
             paths::ADMIN_COVERAGE,
             page_number.get(),
             fallback_only.get()
@@ -30,6 +38,9 @@ pub fn CoverageTab() -> impl IntoView {
             <h2 id="coverage-title">"Coverage"</h2>
             <p class="muted">"Whose METRC key each active user's sales and adjustments are reported under, per active, tracked license. A report under the default key names the key holder in METRC, not the user."</p>
             {coverage.error_view()}
+            {move || only_user().map(|_| view! {
+                <p>"Showing one user. "<a href=nav::ORGANIZATION_COVERAGE>"Show every user"</a></p>
+            })}
             {move || coverage.data().map(|c| view! {
                 <div class="table-scroll" role="region" aria-label="Coverage per license" tabindex="0">
                 <table class="admin-table" aria-label="Coverage per license">

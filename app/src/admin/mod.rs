@@ -3,6 +3,7 @@
 //! link. Built into `dist/admin/` from `admin.html`; the credentials bundle links here with page loads
 //! and never contains this code.
 
+pub mod accountability;
 pub mod audit;
 pub mod compliance;
 pub mod coverage;

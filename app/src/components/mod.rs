@@ -2,6 +2,7 @@
 
 pub mod confirm_dialog;
 pub mod field;
+pub mod key_alerts;
 pub mod license_select;
 pub mod popup;
 pub mod shell;

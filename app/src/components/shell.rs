@@ -25,7 +25,10 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
                     <span class="organization">{me.organization.name.clone()}</span>
                     <AvatarMenu initials=me.user.initials.clone() name=me.user.display_name.clone() admin=me.user.role == shared::Role::Admin/>
                 </header>
-                <main class="page">{children()}</main>
+                <main class="page">
+                    <crate::components::key_alerts::KeyAlerts/>
+                    {children()}
+                </main>
             }),
             _ => Either::Right(view! { <p class="loading" aria-live="polite">"Loading…"</p> }),
         }}

@@ -8,9 +8,9 @@ use crate::components::confirm_dialog::ConfirmDialog;
 use crate::components::field::error_for;
 use crate::components::license_select::LicenseMultiSelect;
 use crate::components::toasts::{ToastQueue, use_toasts};
+use crate::router::focus_after_render;
 use leptos::either::Either;
 use leptos::prelude::*;
-use leptos::wasm_bindgen::JsCast;
 use shared::api::{ApiError, ErrorCode, FieldError};
 use shared::credential::{
     CredentialRequest, CredentialView, CredentialsPage, LicenseOption, ReachedLicense,
@@ -34,8 +34,16 @@ impl Credentials {
         leptos::task::spawn_local(async move {
             match crate::api::credentials().await {
                 Ok(page) => {
+                    let first = self.data.read_untracked().is_none();
                     self.data.set(Some(page));
                     self.load_error.set(None);
+                    // Arrived by a link to one credential (the banner's "Update your key."): there.
+                    if first
+                        && let Ok(hash) = window().location().hash()
+                        && let Some(id) = hash.strip_prefix('#').filter(|id| !id.is_empty())
+                    {
+                        focus_after_render(id.to_owned());
+                    }
                 }
                 Err(e) => self.load_error.set(Some(e.message)),
             }
@@ -533,19 +541,6 @@ fn KeyField(
         </p>
         <p id=error_id class="field-error">{move || error.get()}</p>
     }
-}
-
-/// Moves the keyboard focus to the element `id` once the page has been drawn again, so that a keyboard
-/// user is not sent back to the top of the page when the list they were in is re-rendered.
-fn focus_after_render(id: String) {
-    request_animation_frame(move || {
-        if let Some(element) = document()
-            .get_element_by_id(&id)
-            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-        {
-            let _ = element.focus();
-        }
-    });
 }
 
 /// A Unix time as the browser's local date and time.

@@ -46,7 +46,11 @@ pub fn SignInPage() -> impl IntoView {
         busy.set(true);
         leptos::task::spawn_local(async move {
             match crate::api::sign_in(&request).await {
-                Ok(me) => session.set(Session::SignedIn(me)),
+                Ok(me) => {
+                    // A new sign-in shows again every problem that lasts.
+                    crate::components::key_alerts::forget_dismissed();
+                    session.set(Session::SignedIn(me));
+                }
                 Err(e) => {
                     errors.set(e.fields.clone());
                     toasts.error(e.message);

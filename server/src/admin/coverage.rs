@@ -26,9 +26,11 @@ pub struct CoverageQuery {
     /// Only users who fall back to a default key for some license.
     #[serde(default)]
     fallback: bool,
+    /// Only this user (the ranking of who falls back links here).
+    user: Option<i64>,
 }
 
-/// `GET /api/admin/coverage?page=&fallback=`.
+/// `GET /api/admin/coverage?page=&fallback=&user=`.
 pub async fn page(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -116,6 +118,11 @@ pub async fn page(
         }
     } else {
         (String::new(), false)
+    };
+    // An id is a number (parsed by serde), so it is written into the statement as one.
+    let filter = match query.user {
+        Some(user) => format!("{filter} AND u.id = {user}"),
+        None => filter,
     };
     let count_sql =
         format!("SELECT COUNT(*) FROM users u WHERE u.organization_id = $1 AND u.active {filter}");

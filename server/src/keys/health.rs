@@ -86,9 +86,74 @@ fn due_key(row: &sqlx::any::AnyRow, key_ref: KeyRef, version: i64) -> Result<Due
 /// Checks the stored key (credential or default key) whose last check is oldest, if it is due. Returns
 /// whether it checked one.
 pub async fn recheck_one(state: &AppState) -> Result<bool, sqlx::Error> {
+    let due_before = now_unix().saturating_sub(secs(state.config.health.interval));
+    recheck_due(state, due_before, None).await
+}
+
+fn secs(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// At sign-in, in the background: each of the user's credentials last checked before the sign-in minus
+/// `KEY_CHECK_AT_SIGN_IN_MINUTES` is checked, oldest first, one METRC call each, paced like the re-check —
+/// so the banner shows METRC's answer within seconds. An outage changes nothing (as in the re-check).
+pub async fn recheck_at_sign_in(state: AppState, user_id: i64, signed_in_at: i64) {
+    // Older than the threshold: checked in the very second of the sign-in is not due (as `due_at_sign_in`).
+    let due_before = signed_in_at
+        .saturating_sub(secs(state.config.health.at_sign_in))
+        .saturating_sub(1);
+    // Each check records its time, so a key is checked once; the bound covers a key saved meanwhile whose
+    // check could not be recorded (its save is its check).
+    let keys: i64 = match sqlx::query_scalar("SELECT COUNT(*) FROM credentials WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(&state.db.pool)
+        .await
+    {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::error!(user_id, error = %e, "the keys could not be checked at sign-in");
+            return;
+        }
+    };
+    for _ in 0..keys {
+        match recheck_due(&state, due_before, Some(user_id)).await {
+            Ok(true) => tokio::time::sleep(state.config.health.pace).await,
+            Ok(false) => return,
+            Err(e) => {
+                tracing::error!(user_id, error = %e, "a key could not be checked at sign-in");
+                return;
+            }
+        }
+    }
+}
+
+/// Whether any of the user's credentials is still waiting for the check of the sign-in at `signed_in_at`.
+pub async fn due_at_sign_in(
+    conn: &mut sqlx::AnyConnection,
+    config: &crate::config::Config,
+    user_id: i64,
+    signed_in_at: i64,
+) -> Result<bool, sqlx::Error> {
+    // Checked in the second of the sign-in counts as checked (times are whole seconds).
+    let due_before = signed_in_at.saturating_sub(secs(config.health.at_sign_in));
+    let due: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM credentials WHERE user_id = $1 AND COALESCE(checked_at, verified_at, 0) < $2",
+    )
+    .bind(user_id)
+    .bind(due_before)
+    .fetch_one(conn)
+    .await?;
+    Ok(due > 0)
+}
+
+/// Checks the stored key whose last check is oldest and no later than `due_before` — any key, or only
+/// `user`'s credentials. Returns whether it checked one.
+async fn recheck_due(
+    state: &AppState,
+    due_before: i64,
+    user: Option<i64>,
+) -> Result<bool, sqlx::Error> {
     let now = now_unix();
-    let due_before =
-        now - i64::try_from(state.config.health.interval.as_secs()).unwrap_or(i64::MAX);
     // A deactivated user holds no key (deactivation deletes it); the join only skips a row mid-way.
     let row = sqlx::query(
         "SELECT * FROM ( \
@@ -99,9 +164,11 @@ pub async fn recheck_one(state: &AppState) -> Result<bool, sqlx::Error> {
            SELECT 1, dk.id, dk.organization_id, dk.organization_id, dk.state, dk.status, dk.key_id, dk.key_ciphertext, \
              dk.version, COALESCE(dk.checked_at, dk.verified_at, 0) \
            FROM default_keys dk \
-         ) due WHERE last_check <= $1 ORDER BY last_check, is_default, id LIMIT 1",
+         ) due WHERE last_check <= $1 AND ($2 = 0 OR (is_default = 0 AND holder = $2)) \
+         ORDER BY last_check, is_default, id LIMIT 1",
     )
     .bind(due_before)
+    .bind(user.unwrap_or(0))
     .fetch_optional(&state.db.pool)
     .await?;
     let Some(row) = row else {

@@ -182,3 +182,94 @@ on_both_databases! {
         assert_eq!(app.count("SELECT COUNT(*) FROM reports WHERE recorded_on IS NULL", &[]).await, 0);
     }
 }
+
+/// Sign-in re-checks every credential (`KEY_CHECK_AT_SIGN_IN_MINUTES=0`), paced quickly; an outage gives up
+/// after 2 s.
+const CHECK_AT_SIGN_IN: &[(&str, &str)] = &[
+    ("KEY_CHECK_AT_SIGN_IN_MINUTES", "0"),
+    ("KEY_RECHECK_PACE_MS", "50"),
+    ("METRC_DEADLINE_SECS", "2"),
+];
+
+async fn alerts(app: &TestApp, client: &Client) -> shared::credential::Alerts {
+    let response = client
+        .get(app.url("/api/me/alerts"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("alerts")
+}
+
+/// The alerts once this sign-in's check is done (or after 10 s, whatever they are).
+async fn checked_alerts(app: &TestApp, client: &Client) -> shared::credential::Alerts {
+    let started = std::time::Instant::now();
+    loop {
+        let now = alerts(app, client).await;
+        if !now.checking || started.elapsed() > std::time::Duration::from_secs(10) {
+            return now;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+on_both_databases! {
+    async fn signing_in_checks_the_keys_and_the_banner_names_the_state_and_what_waits(app: TestApp) with CHECK_AT_SIGN_IN {
+        use metrc_sim::faults::{Fault, FaultKind};
+        use shared::credential::Problem;
+        let licenses = app.add_demo_licenses().await;
+        let (_, staff) = app.signed_in_user("clerk@example.test").await;
+        let (_, other) = app.signed_in_as("olive@example.test", "Olive Other", Role::Staff).await;
+        let response = staff
+            .post(app.url("/api/credentials"))
+            .json(&json!({ "provider": "metrc", "state": "CO", "license_ids": [licenses.colfax], "key": CO_BOTH }))
+            .send().await.expect("request");
+        assert_eq!(response.status(), 201);
+        let credential: serde_json::Value = response.json().await.expect("saved");
+        let credential_id = credential["credential"]["id"].as_i64().expect("id");
+        assert!(alerts(&app, &staff).await.alerts.is_empty());
+
+        // METRC down at sign-in: the check changes nothing.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let checked_before = app.count("SELECT COALESCE(checked_at, 0) FROM credentials WHERE id = $1", &[credential_id]).await;
+        app.sim.add_fault(Fault { state: "co".into(), user_key: None, kind: FaultKind::Unavailable, times: None });
+        let again = TestApp::new_client();
+        assert_eq!(app.sign_in_with(&again, "clerk@example.test", crate::harness::PASSWORD).await.status(), 200);
+        let now = checked_alerts(&app, &again).await;
+        assert!(!now.checking, "the check ended");
+        assert!(now.alerts.is_empty(), "an outage is not a broken key: {now:?}");
+        let checked = app.count("SELECT COALESCE(checked_at, 0) FROM credentials WHERE id = $1", &[credential_id]).await;
+        assert!(checked > checked_before, "the sign-in asked METRC");
+        app.sim.clear_faults();
+
+        // The key revoked in METRC: the next sign-in finds it within seconds, before any sale fails. (A key
+        // checked in the very second of a sign-in is not older than 0 minutes: a second passes first.)
+        assert!(app.sim.revoke_user_key("co", CO_BOTH));
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let shift = TestApp::new_client();
+        let before = std::time::Instant::now();
+        assert_eq!(app.sign_in_with(&shift, "clerk@example.test", crate::harness::PASSWORD).await.status(), 200);
+        let now = checked_alerts(&app, &shift).await;
+        assert!(before.elapsed() < std::time::Duration::from_secs(10));
+        assert_eq!(now.alerts.len(), 1, "{now:?}");
+        let alert = &now.alerts[0];
+        assert_eq!((alert.problem, alert.credential_id, alert.sales), (Problem::Invalid, Some(credential_id), 0));
+        assert_eq!(alert.sentence(), "Your METRC key for Colorado stopped working.");
+
+        // A sale held for the key, and one at a license none of the clerk's credentials covers.
+        let held = record(&app, &shift, "/api/sales", &sale(licenses.colfax, COLFAX)).await;
+        assert_eq!(settled(&app, &shift, held.id).await.status, ReportStatus::Held);
+        let uncovered = record(&app, &shift, "/api/sales", &sale(licenses.newbury, NEWBURY)).await;
+        assert_eq!(settled(&app, &shift, uncovered.id).await.status, ReportStatus::Held);
+        let now = alerts(&app, &shift).await;
+        let sentences: Vec<String> = now.alerts.iter().map(|a| format!("{} {}", a.sentence(), a.action())).collect();
+        assert_eq!(sentences, [
+            "Your METRC key for Colorado stopped working — 1 sale is waiting. Update your key.",
+            "1 sale is waiting for your METRC key for Massachusetts. Add your key.",
+        ]);
+        // Nobody else's problem.
+        assert!(alerts(&app, &other).await.alerts.is_empty());
+        // Signed out: 401.
+        assert_eq!(TestApp::new_client().get(app.url("/api/me/alerts")).send().await.expect("request").status(), 401);
+    }
+}
