@@ -64,6 +64,9 @@ export default defineConfig({
         METRC_URL_TEMPLATE: `http://127.0.0.1:${simPort}/{state}`,
         // The suite saves many times a minute as one user; the limit itself is tested in the API suite.
         VERIFY_ATTEMPTS_PER_MINUTE: "1000",
+        // Every sign-in checks the user's keys with METRC (the banner spec revokes one, then signs in).
+        KEY_CHECK_AT_SIGN_IN_MINUTES: "0",
+        KEY_RECHECK_PACE_MS: "100",
       },
     },
   ],

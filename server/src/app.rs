@@ -106,6 +106,7 @@ impl Application {
             db,
             keys: Arc::new(crate::keys::Custody::new(config.credential_keys.clone())),
             heartbeats: Arc::default(),
+            sign_in_checks: Arc::new(tokio::sync::Semaphore::new(1)),
             config: Arc::new(config),
             metrc,
             outbox: Arc::new(crate::reports::outbox::Outbox::default()),

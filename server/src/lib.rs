@@ -41,6 +41,9 @@ pub struct AppState {
     pub outbox: Arc<reports::outbox::Outbox>,
     /// Every stored METRC key is sealed and opened through it.
     pub keys: Arc<keys::Custody>,
+    /// One sign-in key check at a time in this process, paced: a shift starting at once is a trickle to
+    /// METRC, and a person signing in on two devices has each key checked once.
+    pub sign_in_checks: Arc<tokio::sync::Semaphore>,
     /// When the background tasks last showed they were alive.
     pub heartbeats: Arc<supervise::Heartbeats>,
     /// Pauses a test asked for (the `test-hooks` feature only).

@@ -119,7 +119,12 @@ fn secs(d: std::time::Duration) -> i64 {
 
 /// The user a valid session cookie belongs to; ends the session if it has expired or its user is no
 /// longer active.
-async fn resolve(db: &Db, config: &Config, token: &str) -> Result<Option<User>, sqlx::Error> {
+async fn resolve(
+    db: &Db,
+    config: &Config,
+    token: &str,
+    touch: bool,
+) -> Result<Option<User>, sqlx::Error> {
     let token_hash = hash_token(token);
     let sql = format!(
         "SELECT {USER_COLUMNS}, s.created_at AS session_created_at, s.last_seen_at \
@@ -144,7 +149,7 @@ async fn resolve(db: &Db, config: &Config, token: &str) -> Result<Option<User>, 
         end(db, token).await?;
         return Ok(None);
     }
-    if now - last_seen_at >= TOUCH_EVERY_SECS {
+    if touch && now - last_seen_at >= TOUCH_EVERY_SECS {
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
             .bind(now)
             .bind(&token_hash)
@@ -182,9 +187,31 @@ impl FromRequestParts<AppState> for CurrentUser {
     ) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
         let token = token_from(&jar, &state.config).ok_or(AppError::Unauthenticated)?;
-        resolve(&state.db, &state.config, &token)
+        resolve(&state.db, &state.config, &token, true)
             .await?
             .map(CurrentUser)
+            .ok_or(AppError::Unauthenticated)
+    }
+}
+
+/// The signed-in user of a request the browser makes by itself (the banner's poll), which is not the
+/// person's activity: it does not keep the session from idling out, so an unattended register still
+/// signs itself out after `SESSION_IDLE_MINUTES`.
+#[derive(Debug, Clone)]
+pub struct PollingUser(pub User);
+
+impl FromRequestParts<AppState> for PollingUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let token = token_from(&jar, &state.config).ok_or(AppError::Unauthenticated)?;
+        resolve(&state.db, &state.config, &token, false)
+            .await?
+            .map(PollingUser)
             .ok_or(AppError::Unauthenticated)
     }
 }

@@ -37,15 +37,33 @@ pub fn day_of(at_unix: i64, time_zone: &str) -> Result<String, String> {
     Ok(zoned.date().to_string())
 }
 
-/// Folds and dates until the task is dropped.
+/// Folds and dates until the task is dropped, a batch at a time with a heartbeat after each (a first
+/// backfill of a large database takes many batches).
 pub async fn run(state: AppState) {
+    let beat = || state.heartbeats.tally.beat_within(EVERY * 6);
     loop {
-        state.heartbeats.tally.beat_within(EVERY * 6);
-        if let Err(e) = backfill(&state.db).await {
-            tracing::error!(error = %e, "reports could not be given their day");
+        beat();
+        let mut after = 0;
+        loop {
+            match backfill_batch(&state.db, after).await {
+                Ok(Some((last, _))) => after = last,
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, "reports could not be given their day");
+                    break;
+                }
+            }
+            beat();
         }
-        if let Err(e) = fold(&state.db).await {
-            tracing::error!(error = %e, "the accountability counts could not be folded");
+        loop {
+            match fold_batch(&state.db).await {
+                Ok(0) => break,
+                Ok(_) => beat(),
+                Err(e) => {
+                    tracing::error!(error = %e, "the accountability counts could not be folded");
+                    break;
+                }
+            }
         }
         state.heartbeats.tally.beat_within(EVERY);
         tokio::time::sleep(EVERY).await;
@@ -57,7 +75,18 @@ pub async fn run(state: AppState) {
 pub async fn backfill(db: &Db) -> Result<u64, sqlx::Error> {
     let mut dated = 0;
     let mut after = 0_i64;
-    loop {
+    while let Some((last, n)) = backfill_batch(db, after).await? {
+        after = last;
+        dated += n;
+    }
+    Ok(dated)
+}
+
+/// Dates the next batch of reports without a day after report `after`: the last id looked at and how many
+/// were dated, or `None` when there are none left.
+async fn backfill_batch(db: &Db, after: i64) -> Result<Option<(i64, u64)>, sqlx::Error> {
+    let mut dated = 0;
+    {
         let rows: Vec<(i64, i64, String)> = sqlx::query_as(
             "SELECT r.id, r.recorded_at, l.time_zone FROM reports r JOIN licenses l ON l.id = r.license_id \
              WHERE r.recorded_on IS NULL AND r.id > $1 ORDER BY r.id LIMIT $2",
@@ -66,10 +95,9 @@ pub async fn backfill(db: &Db) -> Result<u64, sqlx::Error> {
         .bind(BACKFILL_BATCH)
         .fetch_all(&db.pool)
         .await?;
-        let Some(last) = rows.last() else {
-            return Ok(dated);
+        let Some(&(last, _, _)) = rows.last() else {
+            return Ok(None);
         };
-        after = last.0;
         let mut tx = db.begin_write().await?;
         for (id, recorded_at, zone) in &rows {
             match day_of(*recorded_at, zone) {
@@ -89,6 +117,7 @@ pub async fn backfill(db: &Db) -> Result<u64, sqlx::Error> {
             }
         }
         tx.commit().await?;
+        Ok(Some((last, dated)))
     }
 }
 
@@ -101,6 +130,16 @@ type DayKey = (i64, String, i64, String, i64);
 pub async fn fold(db: &Db) -> Result<u64, sqlx::Error> {
     let mut moved = 0;
     loop {
+        match fold_batch(db).await? {
+            0 => return Ok(moved),
+            n => moved += n,
+        }
+    }
+}
+
+/// Folds one batch of delta rows; returns how many it moved (0: none were left).
+async fn fold_batch(db: &Db) -> Result<u64, sqlx::Error> {
+    {
         let mut tx = db.begin_write().await?;
         let rows = sqlx::query(
             "DELETE FROM report_deltas WHERE id IN (SELECT id FROM report_deltas ORDER BY id LIMIT $1) \
@@ -110,7 +149,7 @@ pub async fn fold(db: &Db) -> Result<u64, sqlx::Error> {
         .fetch_all(&mut *tx)
         .await?;
         if rows.is_empty() {
-            return Ok(moved);
+            return Ok(0);
         }
         let mut sums: BTreeMap<DayKey, i64> = BTreeMap::new();
         for row in &rows {
@@ -151,7 +190,7 @@ pub async fn fold(db: &Db) -> Result<u64, sqlx::Error> {
             .await?;
         }
         tx.commit().await?;
-        moved += rows.len() as u64;
+        Ok(rows.len() as u64)
     }
 }
 

@@ -45,6 +45,10 @@ pub mod paths {
 
     /// Admins only: `GET` the reports not sent; `POST /{id}/resend`, `/{id}/resend-default`, `/{id}/dismiss`.
     pub const ADMIN_COMPLIANCE: &str = "/api/admin/compliance";
+    /// Admins only: the CSV downloads (`?license=&status=` and `?user=&license=`, the pages' filters).
+    pub const ADMIN_COMPLIANCE_CSV: &str = "/api/admin/compliance.csv";
+    pub const ADMIN_AUDIT_CSV: &str = "/api/admin/audit.csv";
+    pub const ADMIN_COVERAGE_CSV: &str = "/api/admin/coverage.csv";
     /// The accountability rate, its chart and who falls back (`?days=7|30|90&license=`).
     pub const ADMIN_ACCOUNTABILITY: &str = "/api/admin/accountability";
     /// The signed-in user's problems with their keys (the banner).

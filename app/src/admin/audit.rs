@@ -95,6 +95,7 @@ pub fn AuditTab() -> impl IntoView {
                         <option value=l.id.to_string()>{format!("{} — {}", l.number, l.name)}</option>
                     }).collect_view())}
                 </select>
+                <a href=move || format!("{}?{}", paths::ADMIN_AUDIT_CSV, filter()) download="">"Download CSV"</a>
             </div>
             <div class="table-scroll" role="region" aria-label="Audit log" tabindex="0">
             <table class="admin-table" aria-label="Audit log">

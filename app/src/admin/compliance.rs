@@ -144,6 +144,13 @@ pub fn CompliancePage() -> impl IntoView {
                     <option value=s.code()>{s.label()}</option>
                 }).collect_view()}
             </select>
+            // Every row matching the filters, not only the ones on screen.
+            <a download="" href=move || format!(
+                "{}?license={}&status={}",
+                paths::ADMIN_COMPLIANCE_CSV,
+                crate::nav::encode_component(&license_filter.get()),
+                status_filter.get()
+            )>"Download CSV"</a>
         </div>
         <div class="table-scroll" role="region" aria-label="Reports not sent" tabindex="0">
         <table class="admin-table" aria-label="Reports not sent">

@@ -65,6 +65,7 @@ pub fn CoverageTab() -> impl IntoView {
                 </table>
                 </div>
             })}
+            <p><a href=paths::ADMIN_COVERAGE_CSV download="">"Download CSV"</a>" of every user's row"</p>
             <label class="checkbox">
                 <input type="checkbox"
                     prop:checked=fallback_only

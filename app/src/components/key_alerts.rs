@@ -95,7 +95,7 @@ pub fn KeyAlerts() -> impl IntoView {
             .collect::<Vec<_>>()
     };
     view! {
-        <div class="visually-hidden" role="status">{announcement}</div>
+        <div class="visually-hidden" aria-live="polite">{announcement}</div>
         {move || {
             let shown = shown();
             (!shown.is_empty()).then(|| view! {

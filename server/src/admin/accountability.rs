@@ -54,8 +54,8 @@ async fn licenses(state: &AppState, organization_id: i64) -> Result<Vec<OrgLicen
         .collect()
 }
 
-/// The newest date at any of the licenses now (no report of theirs is on a later day); UTC's without any.
-fn today(licenses: &[OrgLicense]) -> Result<Date, AppError> {
+/// The newest date at any of these licenses now (no report of theirs is on a later day); UTC's without any.
+fn today<'a>(licenses: impl Iterator<Item = &'a OrgLicense>) -> Result<Date, AppError> {
     let now = jiff::Timestamp::now();
     let date_in = |zone: &str| {
         now.in_tz(zone)
@@ -93,7 +93,11 @@ pub async fn page(
     if license.is_some_and(|id| !licenses.iter().any(|l| l.choice.id == id)) {
         return Err(AppError::NotFound);
     }
-    let last = today(&licenses)?;
+    // One license: its own date; every license: the newest date at any of them.
+    let last = match license {
+        Some(id) => today(licenses.iter().filter(|l| l.choice.id == id))?,
+        None => today(licenses.iter())?,
+    };
     let first = days_before(last, period - 1)?;
     // The rate needs the 14 days up to today, whatever the period.
     let rate_first = days_before(last, 2 * RATE_DAYS - 1)?;

@@ -19,28 +19,39 @@ pub struct AuditQuery {
     before: Option<i64>,
 }
 
-/// `GET /api/admin/audit?user=&license=&before=`.
-pub async fn page(
-    State(state): State<AppState>,
-    AdminUser(admin): AdminUser,
-    Query(query): Query<AuditQuery>,
-) -> Result<impl IntoResponse, AppError> {
+/// The audit log's filters as SQL conditions over `audit_log a` and their binds (`$1` the organization):
+/// a user as actor or subject, a license the record concerns.
+pub fn filters(
+    organization_id: i64,
+    user: Option<i64>,
+    license: Option<i64>,
+) -> (Vec<String>, Vec<i64>) {
     let mut conditions = vec!["a.organization_id = $1".to_owned()];
-    let mut binds: Vec<i64> = vec![admin.organization_id];
-    if let Some(user) = query.user {
+    let mut binds: Vec<i64> = vec![organization_id];
+    if let Some(user) = user {
         binds.push(user);
         let n = binds.len();
         conditions.push(format!(
             "(a.actor_user_id = ${n} OR a.subject_user_id = ${n})"
         ));
     }
-    if let Some(license) = query.license {
+    if let Some(license) = license {
         binds.push(license);
         conditions.push(format!(
             "EXISTS (SELECT 1 FROM audit_licenses al WHERE al.audit_id = a.id AND al.license_id = ${})",
             binds.len()
         ));
     }
+    (conditions, binds)
+}
+
+/// `GET /api/admin/audit?user=&license=&before=`.
+pub async fn page(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Query(query): Query<AuditQuery>,
+) -> Result<impl IntoResponse, AppError> {
+    let (mut conditions, mut binds) = filters(admin.organization_id, query.user, query.license);
     if let Some(before) = query.before {
         binds.push(before);
         conditions.push(format!("a.id < ${}", binds.len()));

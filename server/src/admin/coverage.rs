@@ -40,8 +40,18 @@ pub async fn page(
     if page < 1 {
         return Err(AppError::BadRequest("Pages are numbered from 1.".into()));
     }
+    let grid = load(&state, admin.organization_id, &query, Some(page)).await?;
+    Ok((NO_STORE, Json(grid)))
+}
+
+/// The coverage grid: one page of users, or every one (`page: None`, the CSV download).
+pub async fn load(
+    state: &AppState,
+    organization: i64,
+    query: &CoverageQuery,
+    page: Option<i64>,
+) -> Result<CoveragePage, AppError> {
     let mut conn = state.db.pool.acquire().await?;
-    let organization = admin.organization_id;
 
     // The columns: active, tracked licenses, and which of them a working default key reaches.
     let mut licenses: Vec<CoverageLicense> = Vec::new();
@@ -134,10 +144,13 @@ pub async fn page(
     }
     let users: i64 = count.fetch_one(&mut *conn).await?;
     let size = i64::try_from(COVERAGE_PAGE_SIZE).unwrap_or(50);
+    let paging = match page {
+        Some(page) => format!("LIMIT {size} OFFSET {}", (page - 1).saturating_mul(size)),
+        None => String::new(),
+    };
     let rows_sql = format!(
         "SELECT u.id, u.display_name, u.email FROM users u WHERE u.organization_id = $1 AND u.active {filter} \
-         ORDER BY u.display_name, u.id LIMIT {size} OFFSET {}",
-        (page - 1).saturating_mul(size)
+         ORDER BY u.display_name, u.id {paging}"
     );
     let mut rows_query = sqlx::query_as(&rows_sql).bind(organization);
     if binds_default {
@@ -184,15 +197,12 @@ pub async fn page(
                 .collect(),
         })
         .collect();
-    Ok((
-        NO_STORE,
-        Json(CoveragePage {
-            licenses,
-            rows,
-            page,
-            pages: ((users + size - 1) / size).max(1),
-            users,
-            fallback_only,
-        }),
-    ))
+    Ok(CoveragePage {
+        licenses,
+        rows,
+        page: page.unwrap_or(1),
+        pages: page.map_or(1, |_| ((users + size - 1) / size).max(1)),
+        users,
+        fallback_only,
+    })
 }

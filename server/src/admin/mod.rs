@@ -8,6 +8,7 @@ pub mod accountability;
 pub mod audit_log;
 pub mod compliance;
 pub mod coverage;
+pub mod export;
 pub mod integration;
 pub mod licenses;
 pub mod users;
@@ -68,6 +69,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route(paths::ADMIN_COMPLIANCE, get(compliance::page))
         .route(paths::ADMIN_ACCOUNTABILITY, get(accountability::page))
+        .route(paths::ADMIN_COMPLIANCE_CSV, get(export::compliance))
+        .route(paths::ADMIN_AUDIT_CSV, get(export::audit_log))
+        .route(paths::ADMIN_COVERAGE_CSV, get(export::coverage))
         .route(
             "/api/admin/compliance/{id}/resend",
             post(compliance::resend_by_table),

@@ -71,7 +71,7 @@ const CHECKING_FOR_SECS: i64 = 30;
 /// credentials covers; and whether this sign-in's check of the keys is still under way.
 pub async fn alerts(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    crate::sessions::PollingUser(user): crate::sessions::PollingUser,
     jar: CookieJar,
 ) -> Result<impl IntoResponse, AppError> {
     let mut conn = state.db.pool.acquire().await?;

@@ -425,9 +425,9 @@ async fn insert_credential(
     let row = sealed
         .bind(sqlx::query(
             "INSERT INTO credentials (key_id, key_ciphertext, fingerprint_key_id, key_fingerprint, \
-             key_last_four, organization_id, user_id, provider, state, status, verified_at, version, \
+             key_last_four, organization_id, user_id, provider, state, status, verified_at, checked_at, version, \
              created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $11, $11) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1, $11, $11) RETURNING id",
         ))
         .bind(user.organization_id)
         .bind(user.id)
@@ -458,8 +458,10 @@ async fn update_credential(
         None => (String::new(), 1),
     };
     let sql = format!(
-        "UPDATE credentials SET {sealed_set}status = ${first}, verified_at = ${}, updated_at = ${}, \
+        // A save is a check with METRC: its time is the key's last check too.
+        "UPDATE credentials SET {sealed_set}status = ${first}, verified_at = ${}, checked_at = ${}, updated_at = ${}, \
          version = version + 1 WHERE id = ${} AND user_id = ${} AND version = ${}",
+        first + 1,
         first + 1,
         first + 1,
         first + 2,

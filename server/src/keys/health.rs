@@ -102,8 +102,7 @@ pub async fn recheck_at_sign_in(state: AppState, user_id: i64, signed_in_at: i64
     let due_before = signed_in_at
         .saturating_sub(secs(state.config.health.at_sign_in))
         .saturating_sub(1);
-    // Each check records its time, so a key is checked once; the bound covers a key saved meanwhile whose
-    // check could not be recorded (its save is its check).
+    // Each check records its time, and so does a save, so a key is checked once; the bound is a guard.
     let keys: i64 = match sqlx::query_scalar("SELECT COUNT(*) FROM credentials WHERE user_id = $1")
         .bind(user_id)
         .fetch_one(&state.db.pool)
@@ -116,6 +115,11 @@ pub async fn recheck_at_sign_in(state: AppState, user_id: i64, signed_in_at: i64
         }
     };
     for _ in 0..keys {
+        // Held through the check and the pause after it; a key another sign-in just checked is no longer
+        // due when this one gets its turn.
+        let Ok(_turn) = state.sign_in_checks.acquire().await else {
+            return;
+        };
         match recheck_due(&state, due_before, Some(user_id)).await {
             Ok(true) => tokio::time::sleep(state.config.health.pace).await,
             Ok(false) => return,
