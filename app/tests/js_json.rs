@@ -147,7 +147,7 @@ fn accountability_and_the_banner() {
     assert!(agrees::<AccountabilityPage>(&format!(
         r#"{{"days":[{{"day":"2026-11-28","counts":{counts}}},{{"day":"2026-11-29","counts":{counts}}}],
         "recent":{counts},"before":{counts},
-        "fallbacks":[{{"user_id":9,"name":"=Dana","email":"d@example.com","count":4,"licenses":["402R-00101"]}}],
+        "fallbacks":[{{"user_id":9,"name":"=Dana","email":"d@example.com","active":false,"count":4,"licenses":["402R-00101"]}}],
         "licenses":[{{"id":1,"number":"402R-00101","name":"Colfax"}}]}}"#
     )));
     assert!(agrees::<Alerts>(

@@ -1,5 +1,5 @@
 import { type Browser, type Page } from "@playwright/test";
-import { SIM_URL, expect, expectAccessible, freshCoKey, newUserWithPassword, signIn, test } from "./fixtures";
+import { SIM_URL, deleteAllCredentials, expect, expectAccessible, freshCoKey, newUserWithPassword, signIn, test } from "./fixtures";
 
 // The accountability rate and its chart in Compliance Management, and the banner that tells the person at
 // the register their key broke. The suite shares one demo organization, so every expectation is a
@@ -108,6 +108,8 @@ test.describe("Accountability", () => {
 
     // The CSV download of what is not sent is there, with the page's filters.
     await expect(page.getByRole("link", { name: "Download CSV" })).toHaveAttribute("href", "/api/admin/compliance.csv?license=&status=");
+    // The suite shares the demo organization: the clerk's credential goes (Coverage's counts are other specs').
+    await deleteAllCredentials(register);
     await register.context().close();
   });
 
@@ -142,6 +144,7 @@ test.describe("Accountability", () => {
     // Dismissed for this browser session…
     await banner.getByRole("button", { name: "Dismiss" }).click();
     await expect(shift.locator(".key-alert")).toHaveCount(0);
+    await expect(shift.getByRole("main"), "the focus stays on the page, not the document's top").toBeFocused();
     await shift.reload();
     await expect(shift.getByRole("heading", { name: "Traceability Credentials" })).toBeVisible();
     await shift.waitForTimeout(500);
@@ -167,6 +170,7 @@ test.describe("Accountability", () => {
     await expect(shift.locator(".key-alert")).toHaveCount(0);
     const after = await accountability(page);
     expect(after.recent.own - before.recent.own, "the held sale now counts under its recorder's own key").toBe(1);
+    await deleteAllCredentials(shift);
     await shift.context().close();
   });
 });

@@ -179,6 +179,8 @@ pub struct Fallback {
     pub user_id: i64,
     pub name: String,
     pub email: String,
+    /// Still active (a deactivated user has no row in Coverage to link to).
+    pub active: bool,
     /// Reports of theirs sent under the default key in the period.
     pub count: i64,
     /// The licenses those reports were at.

@@ -79,6 +79,9 @@ pub fn AccountabilityPanel() -> impl IntoView {
                 let figure = p.recent.rate().map_or_else(|| "—".to_owned(), |r| r.percent());
                 let summary = chart_summary(&p);
                 let drawn = chart(&p.days, "accountability-summary");
+                // The first and last day under the bars, as text (inside the stretched SVG it would be squashed).
+                let first = p.days.first().map(|d| d.day.clone()).unwrap_or_default();
+                let last = p.days.last().map(|d| d.day.clone()).unwrap_or_default();
                 let table = days_table(&p.days);
                 view! {
                     <p class="rate">
@@ -92,6 +95,7 @@ pub fn AccountabilityPanel() -> impl IntoView {
                         }).collect_view()}
                     </ul>
                     <div inner_html=drawn></div>
+                    <p class="chart-axis" aria-hidden="true"><span>{first}</span><span>{last}</span></p>
                     <p id="accountability-summary">{summary}</p>
                     <button type="button" class="secondary"
                         aria-expanded=move || as_table.get().to_string()
@@ -110,9 +114,14 @@ pub fn AccountabilityPanel() -> impl IntoView {
                                 {p.fallbacks.into_iter().map(|f| {
                                     let numbers: Vec<String> = f.licenses.iter().map(ToString::to_string).collect();
                                     let href = format!("{}?user={}", nav::ORGANIZATION_COVERAGE, f.user_id);
+                                    let who = if f.active {
+                                        view! { <a href=href>{f.name}</a> }.into_any()
+                                    } else {
+                                        view! { <span>{format!("{} (deactivated)", f.name)}</span> }.into_any()
+                                    };
                                     view! {
                                         <li>
-                                            <a href=href>{f.name}</a>
+                                            {who}
                                             {format!(" — {} sent under the default key, at {}", f.count, numbers.join(", "))}
                                         </li>
                                     }
@@ -140,18 +149,21 @@ fn chart(days: &[Day], summary_id: &str) -> String {
     let step = WIDTH / count;
     let bar = (step * 4 / 5).max(1);
     let mut svg = format!(
-        "<svg class=\"chart\" role=\"img\" aria-labelledby=\"{summary_id}\" viewBox=\"0 0 {WIDTH} {}\" preserveAspectRatio=\"none\">\
-         <line class=\"axis\" x1=\"0\" y1=\"{HEIGHT}\" x2=\"{WIDTH}\" y2=\"{HEIGHT}\"/>",
-        HEIGHT + 24
+        "<svg class=\"chart\" role=\"img\" aria-labelledby=\"{summary_id}\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" preserveAspectRatio=\"none\">\
+         <line class=\"axis\" x1=\"0\" y1=\"{HEIGHT}\" x2=\"{WIDTH}\" y2=\"{HEIGHT}\"/>"
     );
+    // Each segment spans the scaled heights of the counts below it and with it, so the stacks never pass the
+    // top however the rounding falls.
+    let scaled = |count: i64| HEIGHT - count * HEIGHT / tallest;
     let mut x = 0;
     for day in days {
-        let mut top = HEIGHT;
+        let mut below = 0;
         for bucket in STACKED {
             let n = day.counts.get(bucket);
             if n > 0 {
-                let h = (n * HEIGHT / tallest).max(1);
-                top -= h;
+                let (bottom, top) = (scaled(below), scaled(below + n));
+                below += n;
+                let h = (bottom - top).max(1);
                 svg.push_str(&format!(
                     "<rect class=\"{}\" x=\"{x}\" y=\"{top}\" width=\"{bar}\" height=\"{h}\"><title>{}: {n} — {}</title></rect>",
                     bucket_class(bucket),
@@ -162,14 +174,7 @@ fn chart(days: &[Day], summary_id: &str) -> String {
         }
         x += step;
     }
-    let (first, last) = (
-        days.first().map_or("", |d| d.day.as_str()),
-        days.last().map_or("", |d| d.day.as_str()),
-    );
-    svg.push_str(&format!(
-        "<text x=\"0\" y=\"{0}\">{first}</text><text x=\"{WIDTH}\" y=\"{0}\" text-anchor=\"end\">{last}</text></svg>",
-        HEIGHT + 18
-    ));
+    svg.push_str("</svg>");
     svg
 }
 

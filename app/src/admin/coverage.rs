@@ -65,7 +65,13 @@ pub fn CoverageTab() -> impl IntoView {
                 </table>
                 </div>
             })}
-            <p><a href=paths::ADMIN_COVERAGE_CSV download="">"Download CSV"</a>" of every user's row"</p>
+            <p>
+                <a download="" href=move || {
+                    let user = only_user().map(|u| format!("&user={u}")).unwrap_or_default();
+                    format!("{}?fallback={}{user}", paths::ADMIN_COVERAGE_CSV, fallback_only.get())
+                }>"Download CSV"</a>
+                " of every user's row (with the filters shown)"
+            </p>
             <label class="checkbox">
                 <input type="checkbox"
                     prop:checked=fallback_only

@@ -53,6 +53,9 @@ pub fn KeyAlerts() -> impl IntoView {
     let dismissals = RwSignal::new(0_u32);
     let announcement = RwSignal::new(String::new());
     let asks = RwSignal::new(0_u32);
+    // Whether a follow-up ask (the sign-in check under way) is already due: one chain of them at a time,
+    // however often the tab regains focus meanwhile.
+    let following = StoredValue::new(false);
     Effect::new(move |_| {
         asks.track();
         leptos::task::spawn_local(async move {
@@ -60,21 +63,32 @@ pub fn KeyAlerts() -> impl IntoView {
             let Ok(answer) = crate::api::alerts().await else {
                 return;
             };
-            let new: Vec<String> = answer
+            let new: Vec<&Alert> = answer
                 .alerts
                 .iter()
                 .filter(|a| !remembered(&(a.key() + ANNOUNCED)))
-                .map(|a| {
-                    remember(&(a.key() + ANNOUNCED));
-                    format!("{} {}", a.sentence(), a.action())
-                })
                 .collect();
-            if !new.is_empty() {
-                announcement.set(new.join(" "));
+            let said: Vec<String> = new
+                .iter()
+                .map(|a| format!("{} {}", a.sentence(), a.action()))
+                .collect();
+            // Remembered as announced only once it was (a page already gone announces nothing).
+            if !said.is_empty() && announcement.try_set(said.join(" ")).is_none() {
+                for alert in new {
+                    remember(&(alert.key() + ANNOUNCED));
+                }
             }
-            alerts.set(answer.alerts);
-            if answer.checking {
-                set_timeout(move || asks.update(|n| *n += 1), Duration::from_secs(2));
+            alerts.try_set(answer.alerts);
+            // The page may be gone by now (a new page in the admin bundle): `try_` never panics on that.
+            if answer.checking && following.try_get_value() == Some(false) {
+                following.try_set_value(true);
+                set_timeout(
+                    move || {
+                        following.try_set_value(false);
+                        asks.try_update(|n| *n += 1);
+                    },
+                    Duration::from_secs(2),
+                );
             }
         });
     });
@@ -113,6 +127,8 @@ pub fn KeyAlerts() -> impl IntoView {
                                 <button type="button" class="link" aria-describedby=id on:click=move |_| {
                                     remember(&(key.clone() + DISMISSED));
                                     dismissals.update(|n| *n += 1);
+                                    // The button is gone: the focus goes to the page, not the document's top.
+                                    crate::router::focus_after_render("main".to_owned());
                                 }>"Dismiss"</button>
                             </div>
                         }

@@ -25,7 +25,7 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
                     <span class="organization">{me.organization.name.clone()}</span>
                     <AvatarMenu initials=me.user.initials.clone() name=me.user.display_name.clone() admin=me.user.role == shared::Role::Admin/>
                 </header>
-                <main class="page">
+                <main class="page" id="main" tabindex="-1">
                     <crate::components::key_alerts::KeyAlerts/>
                     {children()}
                 </main>

@@ -175,8 +175,9 @@ async fn ranking(
     ranked.truncate(RANKED);
     let mut fallbacks = Vec::with_capacity(ranked.len());
     for (user_id, (count, license_ids)) in ranked {
-        let (name, email): (String, String) = sqlx::query_as(
-            "SELECT display_name, email FROM users WHERE id = $1 AND organization_id = $2",
+        let (name, email, active): (String, String, i64) = sqlx::query_as(
+            "SELECT display_name, email, CASE WHEN active THEN 1 ELSE 0 END FROM users \
+             WHERE id = $1 AND organization_id = $2",
         )
         .bind(user_id)
         .bind(organization_id)
@@ -191,6 +192,7 @@ async fn ranking(
             user_id,
             name,
             email,
+            active: active != 0,
             count,
             licenses: numbers,
         });

@@ -30,6 +30,20 @@ pub struct CoverageQuery {
     user: Option<i64>,
 }
 
+impl CoverageQuery {
+    /// The filters, as the audit log records a download made with them.
+    pub fn described(&self) -> String {
+        let mut parts = Vec::new();
+        if self.fallback {
+            parts.push("only users who fall back to a default key".to_owned());
+        }
+        if let Some(user) = self.user {
+            parts.push(format!("user #{user}"));
+        }
+        parts.join(", ")
+    }
+}
+
 /// `GET /api/admin/coverage?page=&fallback=&user=`.
 pub async fn page(
     State(state): State<AppState>,

@@ -1,7 +1,7 @@
 //! CSV downloads for a state inspector (admins only, each audited): Compliance Management (every report
 //! not sent that matches the filters, a row per line of a sale), the coverage grid (every active user), and
 //! the audit log (its filters). RFC 4180 (the `csv` crate, CRLF), UTF-8, times in ISO 8601 with the
-//! license's UTC offset (the audit log's in UTC). Streamed from the database through a small bounded
+//! license's UTC offset (the audit log's in UTC, `+00:00`). Streamed from the database through a small bounded
 //! channel, so 100,000 audit records never sit in memory at once.
 //!
 //! A text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is written with a leading
@@ -16,7 +16,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 use serde::Deserialize;
 use shared::report::ReportStatus;
 use sqlx::Row;
@@ -47,6 +46,10 @@ fn number(value: impl ToString) -> Cell {
 /// Writes rows as CSV into chunks of about this size.
 const CHUNK: usize = 64 * 1024;
 
+/// Rows read per query: a connection is taken for one page and given back before the page is sent, so a
+/// slow download never holds one (and many at once never starve the pool).
+const PAGE: i64 = 500;
+
 /// A CSV body written by `produce` on its own task, row by row, through a channel of a few chunks:
 /// the client's download pace holds the producer back. A failure after the first bytes ends the
 /// download with an error (the browser shows it failed) rather than a file cut short silently.
@@ -61,6 +64,10 @@ where
     tokio::spawn(async move {
         let failed = rows.sender.clone();
         if let Err(e) = produce(rows).await {
+            if failed.is_closed() {
+                tracing::debug!("a CSV download was stopped by the client");
+                return;
+            }
             tracing::error!(error = %e, "a CSV export failed midway");
             let _ = failed
                 .send(Err(std::io::Error::other("the export failed")))
@@ -119,7 +126,9 @@ impl Rows {
                 Cell::Number(n) => n,
             })
             .collect();
-        let _ = self.writer.write_record(&record);
+        self.writer
+            .write_record(&record)
+            .map_err(|e| sqlx::Error::Protocol(format!("a CSV row could not be written: {e}")))?;
         if self.writer.get_ref().len() >= CHUNK {
             self.send().await?;
         }
@@ -234,59 +243,66 @@ pub async fn compliance(
                 Some(s) => vec![s.code()],
                 None => vec!["pending", "held", "outcome_unknown"],
             };
-            let list: Vec<String> = (0..statuses.len()).map(|i| format!("${}", i + 3)).collect();
+            let list: Vec<String> = (0..statuses.len()).map(|i| format!("${}", i + 4)).collect();
             let sql = format!(
                 "SELECT r.id, r.kind, r.external_number, r.payload, r.status, r.key_used, r.reason, r.recorded_at, \
                  l.number, l.time_zone, u.display_name, u.email FROM reports r \
                  JOIN licenses l ON l.id = r.license_id JOIN users u ON u.id = r.user_id \
-                 WHERE r.organization_id = $1 AND ($2 = '' OR l.number = $2) AND r.status IN ({}) ORDER BY r.id",
+                 WHERE r.organization_id = $1 AND ($2 = '' OR l.number = $2) AND r.id > $3 AND r.status IN ({}) \
+                 ORDER BY r.id LIMIT {PAGE}",
                 list.join(", ")
             );
-            let mut q = sqlx::query(&sql)
-                .bind(organization)
-                .bind(license.unwrap_or_default());
-            for s in statuses {
-                q = q.bind(s);
-            }
-            let mut stream = q.fetch(&db.pool);
-            while let Some(row) = stream.next().await {
-                let row = row?;
-                let id: i64 = row.try_get("id")?;
-                let kind: String = row.try_get("kind")?;
-                let report = row
-                    .try_get::<Option<String>, _>("external_number")?
-                    .unwrap_or_else(|| format!("#{id}"));
-                let status = crate::db::decode(&row, "status", ReportStatus::from_code)?;
-                let key = match row.try_get::<Option<String>, _>("key_used")?.as_deref() {
-                    Some("credential") => "own",
-                    Some("default") => "default",
-                    _ => "",
-                };
-                let zone: String = row.try_get("time_zone")?;
-                let recorded = iso(row.try_get("recorded_at")?, &zone);
-                let payload: String = row.try_get("payload")?;
-                let lines = lines(&kind, &payload);
-                for (n, (package, quantity, unit, amount)) in lines.into_iter().enumerate() {
-                    rows.push(vec![
-                        text(report.clone()),
-                        number(n + 1),
-                        text(row.try_get::<String, _>("number")?),
-                        text(row.try_get::<String, _>("display_name")?),
-                        text(row.try_get::<String, _>("email")?),
-                        text(kind.clone()),
-                        text(package),
-                        quantity.map_or_else(|| text(""), number),
-                        text(unit),
-                        amount.map_or_else(|| text(""), number),
-                        text(status.label()),
-                        text(key),
-                        text(
-                            row.try_get::<Option<String>, _>("reason")?
-                                .unwrap_or_default(),
-                        ),
-                        text(recorded.clone()),
-                    ])
-                    .await?;
+            let license = license.unwrap_or_default();
+            let mut after = 0_i64;
+            loop {
+                let mut q = sqlx::query(&sql)
+                    .bind(organization)
+                    .bind(&license)
+                    .bind(after);
+                for s in &statuses {
+                    q = q.bind(*s);
+                }
+                let page = q.fetch_all(&db.pool).await?;
+                let Some(last) = page.last() else { break };
+                after = last.try_get("id")?;
+                for row in page {
+                    let id: i64 = row.try_get("id")?;
+                    let kind: String = row.try_get("kind")?;
+                    let report = row
+                        .try_get::<Option<String>, _>("external_number")?
+                        .unwrap_or_else(|| format!("#{id}"));
+                    let status = crate::db::decode(&row, "status", ReportStatus::from_code)?;
+                    let key = match row.try_get::<Option<String>, _>("key_used")?.as_deref() {
+                        Some("credential") => "own",
+                        Some("default") => "default",
+                        _ => "",
+                    };
+                    let zone: String = row.try_get("time_zone")?;
+                    let recorded = iso(row.try_get("recorded_at")?, &zone);
+                    let payload: String = row.try_get("payload")?;
+                    let lines = lines(&kind, &payload);
+                    for (n, (package, quantity, unit, amount)) in lines.into_iter().enumerate() {
+                        rows.push(vec![
+                            text(report.clone()),
+                            number(n + 1),
+                            text(row.try_get::<String, _>("number")?),
+                            text(row.try_get::<String, _>("display_name")?),
+                            text(row.try_get::<String, _>("email")?),
+                            text(kind.clone()),
+                            text(package),
+                            quantity.map_or_else(|| text(""), number),
+                            text(unit),
+                            amount.map_or_else(|| text(""), number),
+                            text(status.label()),
+                            text(key),
+                            text(
+                                row.try_get::<Option<String>, _>("reason")?
+                                    .unwrap_or_default(),
+                            ),
+                            text(recorded.clone()),
+                        ])
+                        .await?;
+                    }
                 }
             }
             rows.finish().await
@@ -329,7 +345,7 @@ pub async fn coverage(
     AdminUser(admin): AdminUser,
     Query(query): Query<super::coverage::CoverageQuery>,
 ) -> Result<Response, AppError> {
-    audited(&state, &admin, "Coverage", String::new()).await?;
+    audited(&state, &admin, "Coverage", query.described()).await?;
     let grid = super::coverage::load(&state, admin.organization_id, &query, None).await?;
     let mut header = vec!["User".to_owned(), "Email".to_owned()];
     header.extend(grid.licenses.iter().map(|l| l.number.to_string()));
@@ -389,44 +405,57 @@ pub async fn audit_log(
             "Time", "Actor", "Subject", "Action", "Result", "Detail", "Licenses",
         ],
         move |mut rows| async move {
+            let before = binds.len() + 1;
             let sql = format!(
-                "SELECT a.at, actor.display_name AS actor, subject.display_name AS subject, a.action, a.result, a.detail, \
-                 (SELECT COUNT(*) FROM audit_licenses al WHERE al.audit_id = a.id) AS license_count, a.id \
+                "SELECT a.id, a.at, actor.display_name AS actor, subject.display_name AS subject, a.action, a.result, a.detail \
                  FROM audit_log a \
                  JOIN users actor ON actor.id = a.actor_user_id JOIN users subject ON subject.id = a.subject_user_id \
-                 WHERE {} ORDER BY a.id DESC",
+                 WHERE {} AND a.id < ${before} ORDER BY a.id DESC LIMIT {PAGE}",
                 conditions.join(" AND ")
             );
-            let mut q = sqlx::query(&sql);
-            for b in &binds {
-                q = q.bind(*b);
-            }
-            let mut numbers_of = db.pool.acquire().await?;
-            let mut stream = q.fetch(&db.pool);
-            while let Some(row) = stream.next().await {
-                let row = row?;
-                let licenses = if row.try_get::<i64, _>("license_count")? > 0 {
-                    let numbers: Vec<String> = sqlx::query_scalar(
-                        "SELECT l.number FROM audit_licenses al JOIN licenses l ON l.id = al.license_id \
-                         WHERE al.audit_id = $1 ORDER BY l.number",
-                    )
-                    .bind(row.try_get::<i64, _>("id")?)
-                    .fetch_all(&mut *numbers_of)
+            let mut cursor = i64::MAX;
+            loop {
+                let mut q = sqlx::query(&sql);
+                for b in &binds {
+                    q = q.bind(*b);
+                }
+                let page = q.bind(cursor).fetch_all(&db.pool).await?;
+                let Some(last) = page.last() else { break };
+                cursor = last.try_get("id")?;
+                // The page's license numbers in one query.
+                let ids: Vec<i64> = page
+                    .iter()
+                    .map(|r| r.try_get("id"))
+                    .collect::<Result<_, _>>()?;
+                let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+                let numbers_sql = format!(
+                    "SELECT al.audit_id, l.number FROM audit_licenses al JOIN licenses l ON l.id = al.license_id \
+                 WHERE al.audit_id IN ({}) ORDER BY l.number",
+                    list.join(", ")
+                );
+                let mut numbers_query = sqlx::query_as::<_, (i64, String)>(&numbers_sql);
+                for id in &ids {
+                    numbers_query = numbers_query.bind(*id);
+                }
+                let mut numbers: std::collections::HashMap<i64, Vec<String>> =
+                    std::collections::HashMap::new();
+                for (audit_id, number) in numbers_query.fetch_all(&db.pool).await? {
+                    numbers.entry(audit_id).or_default().push(number);
+                }
+                for row in page {
+                    let id: i64 = row.try_get("id")?;
+                    let licenses = numbers.remove(&id).unwrap_or_default().join(" ");
+                    rows.push(vec![
+                        text(iso(row.try_get("at")?, "UTC")),
+                        text(row.try_get::<String, _>("actor")?),
+                        text(row.try_get::<String, _>("subject")?),
+                        text(row.try_get::<String, _>("action")?),
+                        text(row.try_get::<String, _>("result")?),
+                        text(row.try_get::<String, _>("detail")?),
+                        text(licenses),
+                    ])
                     .await?;
-                    numbers.join(" ")
-                } else {
-                    String::new()
-                };
-                rows.push(vec![
-                    text(iso(row.try_get("at")?, "UTC")),
-                    text(row.try_get::<String, _>("actor")?),
-                    text(row.try_get::<String, _>("subject")?),
-                    text(row.try_get::<String, _>("action")?),
-                    text(row.try_get::<String, _>("result")?),
-                    text(row.try_get::<String, _>("detail")?),
-                    text(licenses),
-                ])
-                .await?;
+                }
             }
             rows.finish().await
         },

@@ -94,6 +94,9 @@ fn secs(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
+/// How long after a sign-in its key check may still start.
+const SIGN_IN_CHECK_WITHIN_SECS: i64 = 60;
+
 /// At sign-in, in the background: each of the user's credentials last checked before the sign-in minus
 /// `KEY_CHECK_AT_SIGN_IN_MINUTES` is checked, oldest first, one METRC call each, paced like the re-check —
 /// so the banner shows METRC's answer within seconds. An outage changes nothing (as in the re-check).
@@ -120,6 +123,15 @@ pub async fn recheck_at_sign_in(state: AppState, user_id: i64, signed_in_at: i64
         let Ok(_turn) = state.sign_in_checks.acquire().await else {
             return;
         };
+        // A turn that comes long after the sign-in (METRC slow, many signing in) is no help to the banner:
+        // the background re-check will get to the key.
+        if now_unix().saturating_sub(signed_in_at) > SIGN_IN_CHECK_WITHIN_SECS {
+            tracing::info!(
+                user_id,
+                "the sign-in key check gave its turn up: too late to help"
+            );
+            return;
+        }
         match recheck_due(&state, due_before, Some(user_id)).await {
             Ok(true) => tokio::time::sleep(state.config.health.pace).await,
             Ok(false) => return,

@@ -112,6 +112,12 @@ on_both_databases! {
         }
         let (counted, direct) = both_counts(&app).await;
         assert_eq!(counted, direct);
+        let page = accountability(&app, &admin, "?days=7").await;
+        assert!(page.fallbacks[0].active);
+        // Deactivated: still ranked (their reports went out so), marked, with no Coverage row to link to.
+        app.execute("UPDATE users SET active = FALSE WHERE id = $1", &[dana]).await;
+        let page = accountability(&app, &admin, "?days=7").await;
+        assert_eq!((page.fallbacks[0].user_id, page.fallbacks[0].active), (dana, false));
 
         // Refusals: a period that is not offered, another organization's license, a staff member.
         let response = admin.get(app.url("/api/admin/accountability?days=5")).send().await.expect("request");
@@ -417,5 +423,25 @@ on_both_databases! {
         for path in ["/api/admin/compliance.csv", "/api/admin/coverage.csv", "/api/admin/audit.csv"] {
             assert_eq!(staff.get(app.url(path)).send().await.expect("request").status(), 403);
         }
+    }
+}
+
+on_both_databases! {
+    async fn the_banners_poll_never_keeps_an_unattended_session_alive(app: TestApp) {
+        let (user, staff) = app.signed_in_user("clerk@example.test").await;
+        let seen = |app: &TestApp| {
+            let db = app.db.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>("SELECT last_seen_at FROM sessions WHERE user_id = $1")
+                    .bind(user).fetch_one(&db.pool).await.expect("session")
+            }
+        };
+        app.execute("UPDATE sessions SET last_seen_at = last_seen_at - 600 WHERE user_id = $1", &[user]).await;
+        let before = seen(&app).await;
+        assert_eq!(alerts(&app, &staff).await.alerts.len(), 0);
+        assert_eq!(seen(&app).await, before, "the poll is not the person's activity");
+        // Anything the person does is.
+        assert_eq!(staff.get(app.url("/api/credentials")).send().await.expect("request").status(), 200);
+        assert!(seen(&app).await > before);
     }
 }
