@@ -45,6 +45,31 @@ pub fn filters(
     (conditions, binds)
 }
 
+/// The license numbers each of these audit records concerns, in one query (none for an empty list).
+pub async fn license_numbers(
+    conn: &mut sqlx::AnyConnection,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<String>>, sqlx::Error> {
+    let mut numbers: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+    if ids.is_empty() {
+        return Ok(numbers);
+    }
+    let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT al.audit_id, l.number FROM audit_licenses al JOIN licenses l ON l.id = al.license_id \
+         WHERE al.audit_id IN ({}) ORDER BY l.number",
+        list.join(", ")
+    );
+    let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    for (audit_id, number) in q.fetch_all(conn).await? {
+        numbers.entry(audit_id).or_default().push(number);
+    }
+    Ok(numbers)
+}
+
 /// `GET /api/admin/audit?user=&license=&before=`.
 pub async fn page(
     State(state): State<AppState>,
@@ -88,22 +113,10 @@ pub async fn page(
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let more = entries.len() > AUDIT_PAGE_SIZE;
     entries.truncate(AUDIT_PAGE_SIZE);
-    if !entries.is_empty() {
-        let list: Vec<String> = (0..entries.len()).map(|i| format!("${}", i + 1)).collect();
-        let sql = format!(
-            "SELECT al.audit_id, l.number FROM audit_licenses al JOIN licenses l ON l.id = al.license_id \
-             WHERE al.audit_id IN ({}) ORDER BY l.number",
-            list.join(", ")
-        );
-        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
-        for e in &entries {
-            q = q.bind(e.id);
-        }
-        for (audit_id, number) in q.fetch_all(&mut *conn).await? {
-            if let Some(e) = entries.iter_mut().find(|e| e.id == audit_id) {
-                e.licenses.push(number);
-            }
-        }
+    let ids: Vec<i64> = entries.iter().map(|e| e.id).collect();
+    let mut numbers = license_numbers(&mut conn, &ids).await?;
+    for e in &mut entries {
+        e.licenses = numbers.remove(&e.id).unwrap_or_default();
     }
     let next_before = more.then(|| entries.last().map(|e| e.id)).flatten();
     Ok((

@@ -427,21 +427,8 @@ pub async fn audit_log(
                     .iter()
                     .map(|r| r.try_get("id"))
                     .collect::<Result<_, _>>()?;
-                let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-                let numbers_sql = format!(
-                    "SELECT al.audit_id, l.number FROM audit_licenses al JOIN licenses l ON l.id = al.license_id \
-                 WHERE al.audit_id IN ({}) ORDER BY l.number",
-                    list.join(", ")
-                );
-                let mut numbers_query = sqlx::query_as::<_, (i64, String)>(&numbers_sql);
-                for id in &ids {
-                    numbers_query = numbers_query.bind(*id);
-                }
-                let mut numbers: std::collections::HashMap<i64, Vec<String>> =
-                    std::collections::HashMap::new();
-                for (audit_id, number) in numbers_query.fetch_all(&db.pool).await? {
-                    numbers.entry(audit_id).or_default().push(number);
-                }
+                let mut numbers =
+                    audit_log::license_numbers(&mut *db.pool.acquire().await?, &ids).await?;
                 for row in page {
                     let id: i64 = row.try_get("id")?;
                     let licenses = numbers.remove(&id).unwrap_or_default().join(" ");
