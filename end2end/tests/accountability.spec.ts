@@ -1,4 +1,4 @@
-import { type Browser, type Page } from "@playwright/test";
+import { type Browser, type Locator, type Page } from "@playwright/test";
 import { SIM_URL, deleteAllCredentials, expect, expectAccessible, freshCoKey, newUserWithPassword, signIn, test } from "./fixtures";
 
 // The accountability rate and its chart in Compliance Management, and the banner that tells the person at
@@ -53,6 +53,14 @@ async function settled(page: Page, id: number, status: string) {
       return reports.find((r: { id: number }) => r.id === id)?.status;
     }, { timeout: 15_000 })
     .toBe(status);
+}
+
+/** Presses Tab until `target` has the focus (at most 20 times): the keyboard's way to it. */
+async function tabTo(page: Page, target: Locator) {
+  for (let i = 0; i < 20 && !(await target.evaluate((el) => el === document.activeElement)); i++) {
+    await page.keyboard.press("Tab");
+  }
+  await expect(target).toBeFocused();
 }
 
 async function saveKey(page: Page, key: string) {
@@ -141,8 +149,9 @@ test.describe("Accountability", () => {
     await expect(shift.locator("[aria-live=polite].visually-hidden")).toHaveText("");
     await expectAccessible(shift, "the credentials page with the key banner");
 
-    // Dismissed for this browser session…
-    await banner.getByRole("button", { name: "Dismiss" }).click();
+    // Dismissed for this browser session (by keyboard)…
+    await tabTo(shift, banner.getByRole("button", { name: "Dismiss" }));
+    await shift.keyboard.press("Enter");
     await expect(shift.locator(".key-alert")).toHaveCount(0);
     await expect(shift.getByRole("main"), "the focus stays on the page, not the document's top").toBeFocused();
     await shift.reload();
@@ -156,8 +165,9 @@ test.describe("Accountability", () => {
     await expect(shift.getByRole("button", { name: /account menu/ })).toBeVisible();
     await expect(banner).toContainText("stopped working", { timeout: 10_000 });
 
-    // "Update your key." lands on the credential; a new key sends what waited, and the banner goes.
-    await banner.getByRole("link", { name: "Update your key." }).click();
+    // "Update your key." (by keyboard) lands on the credential; a new key sends what waited, the banner goes.
+    await tabTo(shift, banner.getByRole("link", { name: "Update your key." }));
+    await shift.keyboard.press("Enter");
     const credential = shift.getByRole("group", { name: new RegExp(`••••${key.slice(-4)}`) });
     await expect(credential.getByRole("heading").first()).toBeFocused();
     await credential.getByLabel("Metrc User API Key").fill(await freshCoKey(shift));

@@ -75,6 +75,18 @@ pub async fn alerts(
     jar: CookieJar,
 ) -> Result<impl IntoResponse, AppError> {
     let mut conn = state.db.pool.acquire().await?;
+    // Whether the check is under way is read before the statuses: a check finishing in between then shows
+    // as "still checking" (asked again in a moment), never as "done" with the statuses from before it.
+    let checking = match crate::sessions::token_from(&jar, &state.config) {
+        Some(token) => match crate::sessions::started_at(&state.db, &token).await? {
+            Some(started) if crate::db::now_unix() - started < CHECKING_FOR_SECS => {
+                crate::keys::health::due_at_sign_in(&mut conn, &state.config, user.id, started)
+                    .await?
+            }
+            _ => false,
+        },
+        None => false,
+    };
     let page = load_page(&mut conn, &user).await?;
     let held = held_for_key(&mut conn, user.id).await?;
     let waiting_at = |licenses: &dyn Fn(i64) -> bool| {
@@ -134,16 +146,6 @@ pub async fn alerts(
             adjustments,
         });
     }
-    let checking = match crate::sessions::token_from(&jar, &state.config) {
-        Some(token) => match crate::sessions::started_at(&state.db, &token).await? {
-            Some(started) if crate::db::now_unix() - started < CHECKING_FOR_SECS => {
-                crate::keys::health::due_at_sign_in(&mut conn, &state.config, user.id, started)
-                    .await?
-            }
-            _ => false,
-        },
-        None => false,
-    };
     Ok((NO_STORE, Json(Alerts { alerts, checking })))
 }
 
