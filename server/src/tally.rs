@@ -86,39 +86,37 @@ pub async fn backfill(db: &Db) -> Result<u64, sqlx::Error> {
 /// were dated, or `None` when there are none left.
 async fn backfill_batch(db: &Db, after: i64) -> Result<Option<(i64, u64)>, sqlx::Error> {
     let mut dated = 0;
-    {
-        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
-            "SELECT r.id, r.recorded_at, l.time_zone FROM reports r JOIN licenses l ON l.id = r.license_id \
-             WHERE r.recorded_on IS NULL AND r.id > $1 ORDER BY r.id LIMIT $2",
-        )
-        .bind(after)
-        .bind(BACKFILL_BATCH)
-        .fetch_all(&db.pool)
-        .await?;
-        let Some(&(last, _, _)) = rows.last() else {
-            return Ok(None);
-        };
-        let mut tx = db.begin_write().await?;
-        for (id, recorded_at, zone) in &rows {
-            match day_of(*recorded_at, zone) {
-                Ok(day) => {
-                    dated += sqlx::query(
-                        "UPDATE reports SET recorded_on = $1 WHERE id = $2 AND recorded_on IS NULL",
-                    )
-                    .bind(day)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                }
-                Err(e) => {
-                    tracing::error!(report_id = id, error = %e, "a report's day cannot be known")
-                }
+    let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT r.id, r.recorded_at, l.time_zone FROM reports r JOIN licenses l ON l.id = r.license_id \
+         WHERE r.recorded_on IS NULL AND r.id > $1 ORDER BY r.id LIMIT $2",
+    )
+    .bind(after)
+    .bind(BACKFILL_BATCH)
+    .fetch_all(&db.pool)
+    .await?;
+    let Some(&(last, _, _)) = rows.last() else {
+        return Ok(None);
+    };
+    let mut tx = db.begin_write().await?;
+    for (id, recorded_at, zone) in &rows {
+        match day_of(*recorded_at, zone) {
+            Ok(day) => {
+                dated += sqlx::query(
+                    "UPDATE reports SET recorded_on = $1 WHERE id = $2 AND recorded_on IS NULL",
+                )
+                .bind(day)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
+            Err(e) => {
+                tracing::error!(report_id = id, error = %e, "a report's day cannot be known")
             }
         }
-        tx.commit().await?;
-        Ok(Some((last, dated)))
     }
+    tx.commit().await?;
+    Ok(Some((last, dated)))
 }
 
 /// One folded count's key: organization, day, license, bucket, user (0 but for the default key).
@@ -139,59 +137,57 @@ pub async fn fold(db: &Db) -> Result<u64, sqlx::Error> {
 
 /// Folds one batch of delta rows; returns how many it moved (0: none were left).
 async fn fold_batch(db: &Db) -> Result<u64, sqlx::Error> {
-    {
-        let mut tx = db.begin_write().await?;
-        let rows = sqlx::query(
-            "DELETE FROM report_deltas WHERE id IN (SELECT id FROM report_deltas ORDER BY id LIMIT $1) \
-             RETURNING organization_id, recorded_on, license_id, bucket, user_id, n",
-        )
-        .bind(FOLD_BATCH)
-        .fetch_all(&mut *tx)
-        .await?;
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let mut sums: BTreeMap<DayKey, i64> = BTreeMap::new();
-        for row in &rows {
-            let bucket: String = row.try_get("bucket")?;
-            let user_id: i64 = if bucket == Bucket::Default.code() {
-                row.try_get("user_id")?
-            } else {
-                0
-            };
-            let key = (
-                row.try_get("organization_id")?,
-                row.try_get("recorded_on")?,
-                row.try_get("license_id")?,
-                bucket,
-                user_id,
-            );
-            let n: i64 = row.try_get("n")?;
-            let sum = sums.entry(key).or_default();
-            *sum = sum.saturating_add(n);
-        }
-        for ((organization_id, day, license_id, bucket, user_id), n) in sums {
-            if n == 0 {
-                continue;
-            }
-            sqlx::query(
-                "INSERT INTO report_days (organization_id, recorded_on, license_id, bucket, user_id, n) \
-                 VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (organization_id, recorded_on, license_id, bucket, user_id) \
-                 DO UPDATE SET n = report_days.n + excluded.n",
-            )
-            .bind(organization_id)
-            .bind(day)
-            .bind(license_id)
-            .bind(bucket)
-            .bind(user_id)
-            .bind(n)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(rows.len() as u64)
+    let mut tx = db.begin_write().await?;
+    let rows = sqlx::query(
+        "DELETE FROM report_deltas WHERE id IN (SELECT id FROM report_deltas ORDER BY id LIMIT $1) \
+         RETURNING organization_id, recorded_on, license_id, bucket, user_id, n",
+    )
+    .bind(FOLD_BATCH)
+    .fetch_all(&mut *tx)
+    .await?;
+    if rows.is_empty() {
+        return Ok(0);
     }
+    let mut sums: BTreeMap<DayKey, i64> = BTreeMap::new();
+    for row in &rows {
+        let bucket: String = row.try_get("bucket")?;
+        let user_id: i64 = if bucket == Bucket::Default.code() {
+            row.try_get("user_id")?
+        } else {
+            0
+        };
+        let key = (
+            row.try_get("organization_id")?,
+            row.try_get("recorded_on")?,
+            row.try_get("license_id")?,
+            bucket,
+            user_id,
+        );
+        let n: i64 = row.try_get("n")?;
+        let sum = sums.entry(key).or_default();
+        *sum = sum.saturating_add(n);
+    }
+    for ((organization_id, day, license_id, bucket, user_id), n) in sums {
+        if n == 0 {
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO report_days (organization_id, recorded_on, license_id, bucket, user_id, n) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (organization_id, recorded_on, license_id, bucket, user_id) \
+             DO UPDATE SET n = report_days.n + excluded.n",
+        )
+        .bind(organization_id)
+        .bind(day)
+        .bind(license_id)
+        .bind(bucket)
+        .bind(user_id)
+        .bind(n)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(rows.len() as u64)
 }
 
 /// The folded counts and the deltas not folded yet, as one row source (one statement reads both, so a fold
