@@ -238,10 +238,12 @@ pub fn view(row: &sqlx::any::AnyRow) -> Result<ReportView, sqlx::Error> {
     })
 }
 
-/// `GET /api/reports`: the signed-in user's reports, newest first (the last 100).
+/// `GET /api/reports`: the signed-in user's reports, newest first (the last 100). Register reloads it every
+/// 2 s while a report is on its way: a `PollingUser`, so an unattended Register page (METRC down, reports
+/// pending) still signs itself out after `SESSION_IDLE_MINUTES`.
 pub async fn mine(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    crate::sessions::PollingUser(user): crate::sessions::PollingUser,
 ) -> Result<impl IntoResponse, AppError> {
     let sql = format!(
         "SELECT {VIEW_COLUMNS} FROM reports r JOIN licenses l ON l.id = r.license_id \

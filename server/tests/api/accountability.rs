@@ -438,7 +438,7 @@ on_both_databases! {
 }
 
 on_both_databases! {
-    async fn the_banners_poll_never_keeps_an_unattended_session_alive(app: TestApp) {
+    async fn the_polls_never_keep_an_unattended_session_alive(app: TestApp) {
         let (user, staff) = app.signed_in_user("clerk@example.test").await;
         let seen = |app: &TestApp| {
             let db = app.db.clone();
@@ -451,6 +451,9 @@ on_both_databases! {
         let before = seen(&app).await;
         assert_eq!(alerts(&app, &staff).await.alerts.len(), 0);
         assert_eq!(seen(&app).await, before, "the poll is not the person's activity");
+        // Nor is Register's reload of "My reports" while a report is on its way.
+        assert_eq!(staff.get(app.url("/api/reports")).send().await.expect("request").status(), 200);
+        assert_eq!(seen(&app).await, before, "the reports poll is not the person's activity");
         // Anything the person does is.
         assert_eq!(staff.get(app.url("/api/credentials")).send().await.expect("request").status(), 200);
         assert!(seen(&app).await > before);
