@@ -185,16 +185,22 @@ impl FromRequestParts<AppState> for CurrentUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let jar = CookieJar::from_headers(&parts.headers);
-        let token = token_from(&jar, &state.config).ok_or(AppError::Unauthenticated)?;
-        resolve(&state.db, &state.config, &token, true)
-            .await?
-            .map(CurrentUser)
-            .ok_or(AppError::Unauthenticated)
+        signed_in(parts, state, true).await.map(CurrentUser)
     }
 }
 
-/// The signed-in user of a request the browser makes by itself (the banner's poll), which is not the
+/// The user of the request's live session (401 without one); `touch`: the request is the person's
+/// activity, so it keeps the session from idling out.
+async fn signed_in(parts: &Parts, state: &AppState, touch: bool) -> Result<User, AppError> {
+    let jar = CookieJar::from_headers(&parts.headers);
+    let token = token_from(&jar, &state.config).ok_or(AppError::Unauthenticated)?;
+    resolve(&state.db, &state.config, &token, touch)
+        .await?
+        .ok_or(AppError::Unauthenticated)
+}
+
+/// The signed-in user of a request the browser makes by itself (the banner's poll, Register's reload of
+/// "My reports"), which is not the
 /// person's activity: it does not keep the session from idling out, so an unattended register still
 /// signs itself out after `SESSION_IDLE_MINUTES`.
 #[derive(Debug, Clone)]
@@ -207,11 +213,6 @@ impl FromRequestParts<AppState> for PollingUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let jar = CookieJar::from_headers(&parts.headers);
-        let token = token_from(&jar, &state.config).ok_or(AppError::Unauthenticated)?;
-        resolve(&state.db, &state.config, &token, false)
-            .await?
-            .map(PollingUser)
-            .ok_or(AppError::Unauthenticated)
+        signed_in(parts, state, false).await.map(PollingUser)
     }
 }
